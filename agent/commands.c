@@ -1,0 +1,62 @@
+/* The agent's subcommands as the dispatcher sees them: flags, help texts, entry points. */
+#include "agent/agent.h"
+
+#include <curl/curl.h>
+#include <uv.h>
+
+static const struct flag_spec join_flags[] = {
+    {"token", 0, FLAG_VALUE, "TOKEN",
+     "join token printed by `swarm init` (cluster key + manager key)"},
+    {"state-dir", 0, FLAG_VALUE, "DIR", "where the agent keeps its keys (default /var/lib/swarm)"},
+    {"engine", 0, FLAG_VALUE, "URL", "local Docker engine (default unix:///var/run/docker.sock)"},
+    {"bind", 0, FLAG_VALUE, "ADDR:PORT", "gossip address, UDP and TCP (default 0.0.0.0:7946)"},
+    {"advertise", 0, FLAG_VALUE, "ADDR[:PORT]", "address other members use to reach this one"},
+    {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
+    {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
+    {"name", 0, FLAG_VALUE, "NAME", "member name (default: the host name)"},
+    {"label", 0, FLAG_LIST, "KEY=VALUE", "engine label for scheduling constraints"},
+    {"hollow-engine", 0, FLAG_BOOL, NULL,
+     "answer the Docker API from memory instead of a real engine\n(scale tests only)"},
+    {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
+};
+
+const struct swarm_command agent_join_command = {
+    .name = "join",
+    .summary = "run the agent next to a Docker engine (gossip + relay)",
+    .usage = "swarm join --token TOKEN [flags]",
+    .description =
+        "Runs in the foreground on every Docker host. Finds the other members with LAN\n"
+        "multicast (or --join seeds), gossips encrypted heartbeats over UDP, and relays the\n"
+        "manager's Docker API calls to the local engine over an encrypted, mutually\n"
+        "authenticated TCP channel. The engine is never exposed on TCP.",
+    .flags = join_flags,
+    .nflags = sizeof(join_flags) / sizeof(join_flags[0]),
+    .planned = "gossip membership and the relay are not built yet",
+};
+
+static const struct flag_spec members_flags[] = {
+    {"state-dir", 0, FLAG_VALUE, "DIR", "state dir of the daemon to ask (default /var/lib/swarm)"},
+    {"format", 0, FLAG_VALUE, "table|json", "output format (default table)"},
+};
+
+const struct swarm_command agent_members_command = {
+    .name = "members",
+    .summary = "list the cluster's members as a running agent or manager sees them",
+    .usage = "swarm members [--state-dir DIR] [--format table|json]",
+    .description = "Asks the daemon running with DIR over its control socket. JSON output is an\n"
+                   "array of objects with name, addr, role, state (alive|suspect|failed|left),\n"
+                   "incarnation and labels.",
+    .flags = members_flags,
+    .nflags = sizeof(members_flags) / sizeof(members_flags[0]),
+    .planned = "gossip membership is not built yet",
+};
+
+const char *agent_libuv_version(void)
+{
+    return uv_version_string();
+}
+
+const char *agent_libcurl_version(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version;
+}

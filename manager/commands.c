@@ -1,0 +1,69 @@
+/* The manager's subcommands as the dispatcher sees them: flags, help texts, entry points. */
+#include "manager/manager.h"
+
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdio.h>
+
+static const struct flag_spec init_flags[] = {
+    {"state-dir", 0, FLAG_VALUE, "DIR", "where to create the keys (default /var/lib/swarm)"},
+    {"force", 0, FLAG_BOOL, NULL, "replace keys already in DIR (old tokens stop working)"},
+};
+
+const struct swarm_command manager_init_command = {
+    .name = "init",
+    .summary = "create the cluster key and the manager's keypair; print the join token",
+    .usage = "swarm init [--state-dir DIR] [--force]",
+    .description = "Run once, on the host that will run `swarm manage`. The join token (last line\n"
+                   "of stdout) holds the cluster key and the manager's public key; pass it to\n"
+                   "`swarm join --token` on every Docker host. Keep it secret.",
+    .flags = init_flags,
+    .nflags = sizeof(init_flags) / sizeof(init_flags[0]),
+    .planned = "the keyring and the join token are not built yet",
+};
+
+static const struct flag_spec manage_flags[] = {
+    {"state-dir", 0, FLAG_VALUE, "DIR", "keys made by `swarm init` (default /var/lib/swarm)"},
+    {"host", 'H', FLAG_LIST, "URL",
+     "serve the Docker API on unix://PATH or tcp://127.0.0.1:PORT\n(default "
+     "unix:///run/swarm.sock)"},
+    {"bind", 0, FLAG_VALUE, "ADDR:PORT", "gossip address, UDP and TCP (default 0.0.0.0:7946)"},
+    {"advertise", 0, FLAG_VALUE, "ADDR[:PORT]", "address other members use to reach this one"},
+    {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
+    {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
+    {"strategy", 0, FLAG_VALUE, "NAME",
+     "placement strategy: spread, binpack or random (default spread)"},
+    {"filter", 'f', FLAG_LIST, "NAME",
+     "scheduling filter; replaces the default list and sets the order\n"
+     "(default health, port, containerslots, dependency, affinity, constraint, whitelist)"},
+    {"cluster-opt", 0, FLAG_LIST, "KEY=VALUE",
+     "swarm.overcommit=RATIO, swarm.createretry=N (as classic Swarm)"},
+    {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
+};
+
+const struct swarm_command manager_manage_command = {
+    .name = "manage",
+    .summary = "run the manager: the Docker Engine API over the whole cluster",
+    .usage = "swarm manage [--state-dir DIR] [-H URL]... [flags]",
+    .description = "A gossip member with no engine. Point DOCKER_HOST at one of its -H addresses\n"
+                   "and docker, docker-compose or a Docker SDK drive every engine as one: new\n"
+                   "containers are scheduled onto engines, every other call goes to the engine\n"
+                   "that owns the object through that host's agent. TCP listeners other than\n"
+                   "loopback need TLS.",
+    .flags = manage_flags,
+    .nflags = sizeof(manage_flags) / sizeof(manage_flags[0]),
+    .planned = "the manager is not built yet",
+};
+
+const char *manager_http_parser_version(void)
+{
+    static char buf[32];
+    unsigned long v = http_parser_version();
+    snprintf(buf, sizeof(buf), "%lu.%lu.%lu", (v >> 16) & 255, (v >> 8) & 255, v & 255);
+    return buf;
+}
+
+const char *manager_jansson_version(void)
+{
+    return jansson_version_str();
+}
