@@ -1,8 +1,16 @@
 /* The agent's subcommands as the dispatcher sees them: flags, help texts, entry points. */
 #include "agent/agent.h"
 
+#include "agent/control.h"
+#include "agent/members_fmt.h"
+
 #include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <uv.h>
+
+#define DEFAULT_STATE_DIR "/var/lib/swarm"
 
 static const struct flag_spec join_flags[] = {
     {"token", 0, FLAG_VALUE, "TOKEN",
@@ -39,6 +47,33 @@ static const struct flag_spec members_flags[] = {
     {"format", 0, FLAG_VALUE, "table|json", "output format (default table)"},
 };
 
+static int members_run(const struct flagset *f)
+{
+    const struct flag_value *dir = flags_get(f, "state-dir");
+    const struct flag_value *format = flags_get(f, "format");
+    const char *fmt = format->count ? format->value : "table";
+    if (strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0) {
+        fprintf(stderr, "swarm members: --format must be table or json, not \"%s\"\n", fmt);
+        return SWARM_EXIT_USAGE;
+    }
+    char err[512];
+    char *answer = NULL;
+    if (control_request(dir->count ? dir->value : DEFAULT_STATE_DIR, "members", 5000, &answer, err,
+                        sizeof(err)) < 0) {
+        fprintf(stderr, "swarm members: %s\n", err);
+        return SWARM_EXIT_FAILURE;
+    }
+    int rc = SWARM_EXIT_OK;
+    if (strcmp(fmt, "json") == 0) {
+        fputs(answer, stdout);
+    } else if (members_fmt_table(answer, strlen(answer), stdout, err, sizeof(err)) < 0) {
+        fprintf(stderr, "swarm members: %s\n", err);
+        rc = SWARM_EXIT_FAILURE;
+    }
+    free(answer);
+    return rc;
+}
+
 const struct swarm_command agent_members_command = {
     .name = "members",
     .summary = "list the cluster's members as a running agent or manager sees them",
@@ -48,7 +83,7 @@ const struct swarm_command agent_members_command = {
                    "incarnation and labels.",
     .flags = members_flags,
     .nflags = sizeof(members_flags) / sizeof(members_flags[0]),
-    .planned = "gossip membership is not built yet",
+    .run = members_run,
 };
 
 const char *agent_libuv_version(void)

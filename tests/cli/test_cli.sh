@@ -71,10 +71,14 @@ for lib in libsodium msgpack-c libuv libcurl http-parser jansson; do
 done
 
 # Commands not built yet say so and fail (exit 3); they never pretend to work.
-for cmd in join manage members bench init; do
+for cmd in join manage bench init; do
     expect 3 "" "^swarm $cmd: not implemented yet" -- "$cmd"
 done
 expect 0 'Status: not implemented yet' "" -- help join
+
+# members asks a daemon over its control socket; with none running it says so.
+expect 1 "" "^swarm members: no swarm daemon is running with state dir $tmp" -- members --state-dir "$tmp"
+expect 2 "" '^swarm members: --format must be table or json' -- members --format xml
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
