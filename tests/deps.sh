@@ -11,7 +11,9 @@ packages=(
     # test tooling: sanitizer and libFuzzer runtimes, leak checks, formatting
     libclang-rt-14-dev valgrind clang-format
     # the lab: real engines in network namespaces
-    docker.io busybox-static iptables iproute2 curl procps docker-registry
+    docker.io busybox-static iptables iproute2 curl procps docker-registry tcpdump
+    # the peer the benchmarks compare gossip with
+    serf
     # bench plots
     gnuplot-nox
 )
