@@ -1,4 +1,5 @@
 /* The manager's subcommands as the dispatcher sees them: flags, help texts, entry points. */
+#include "manager/init_cmd.h"
 #include "manager/manager.h"
 
 #include <http_parser.h>
@@ -14,12 +15,16 @@ const struct swarm_command manager_init_command = {
     .name = "init",
     .summary = "create the cluster key and the manager's keypair; print the join token",
     .usage = "swarm init [--state-dir DIR] [--force]",
-    .description = "Run once, on the host that will run `swarm manage`. The join token (last line\n"
-                   "of stdout) holds the cluster key and the manager's public key; pass it to\n"
-                   "`swarm join --token` on every Docker host. Keep it secret.",
+    .description =
+        "Run once, on the host that will run `swarm manage`. Creates DIR (mode 0700) if needed,\n"
+        "then DIR/keyring (the cluster key) and DIR/manager.key (the manager's X25519 keypair),\n"
+        "both mode 0600. The join token, the last line of stdout, holds the cluster key and the\n"
+        "manager's public key; pass it to `swarm join --token` on every Docker host. Keep it\n"
+        "secret. On a DIR that already holds keys, init changes nothing and exits 1, unless\n"
+        "--force: then the old keys are replaced and tokens made before stop working.",
     .flags = init_flags,
     .nflags = sizeof(init_flags) / sizeof(init_flags[0]),
-    .planned = "the keyring and the join token are not built yet",
+    .run = init_cmd_run,
 };
 
 static const struct flag_spec manage_flags[] = {

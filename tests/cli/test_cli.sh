@@ -71,10 +71,50 @@ for lib in libsodium msgpack-c libuv libcurl http-parser jansson; do
 done
 
 # Commands not built yet say so and fail (exit 3); they never pretend to work.
-for cmd in join manage bench init; do
+for cmd in join manage bench; do
     expect 3 "" "^swarm $cmd: not implemented yet" -- "$cmd"
 done
 expect 0 'Status: not implemented yet' "" -- help join
+
+# init: a fresh state dir (0700) with two key files (0600), the token as the last line of stdout;
+# a second run refuses and changes nothing; --force replaces the keys and the token.
+# ok NAME COMMAND...: one check that passes when COMMAND succeeds.
+ok() {
+    local name=$1
+    shift
+    checks=$((checks + 1))
+    if "$@"; then echo "ok - $name"; else fails=$((fails + 1)); echo "not ok - $name"; fi
+}
+st="$tmp/init/state"
+expect 0 '^SWARM1-' "" -- init --state-dir "$st"
+token1=$(tail -n 1 "$tmp/out")
+ok "init: the token is the last line" grep -qE '^SWARM1-[A-Za-z0-9_-]{94}$' <<<"$token1"
+ok "init: state dir is 0700" [ "$(stat -c %a "$st")" = 700 ]
+ok "init: keyring is 0600" [ "$(stat -c %a "$st/keyring")" = 600 ]
+ok "init: manager.key is 0600" [ "$(stat -c %a "$st/manager.key")" = 600 ]
+ok "init: no temp files left" [ "$(ls -A "$st" | tr '\n' ' ')" = "keyring manager.key " ]
+ok "init: the token is not in the logs" [ ! -s "$tmp/err" ]
+cp "$st/keyring" "$tmp/keyring.1"
+cp "$st/manager.key" "$tmp/manager.key.1"
+expect 1 "" "^swarm init: $st already holds keys \(keyring, manager.key\); nothing was changed" -- init --state-dir "$st"
+ok "init: refusal names --force" grep -q -- '--force' "$tmp/err"
+ok "init: refusal leaves the keyring" cmp -s "$st/keyring" "$tmp/keyring.1"
+ok "init: refusal leaves manager.key" cmp -s "$st/manager.key" "$tmp/manager.key.1"
+expect 0 '^Replaced' "" -- init --state-dir "$st" --force
+token2=$(tail -n 1 "$tmp/out")
+ok "init --force: a new token" [ "$token1" != "$token2" ]
+ok "init --force: a new token on the last line" grep -qE '^SWARM1-[A-Za-z0-9_-]{94}$' <<<"$token2"
+differs() { ! cmp -s "$1" "$2"; }
+ok "init --force: a new keyring" differs "$st/keyring" "$tmp/keyring.1"
+ok "init --force: a new manager.key" differs "$st/manager.key" "$tmp/manager.key.1"
+ok "init --force: still 0600" [ "$(stat -c %a "$st/keyring")$(stat -c %a "$st/manager.key")" = 600600 ]
+ok "init --force: no temp files left" [ "$(ls -A "$st" | tr '\n' ' ')" = "keyring manager.key " ]
+# Only one of the two files is enough to refuse.
+rm "$st/keyring"
+expect 1 "" "already holds keys \(manager.key\)" -- init --state-dir "$st"
+touch "$tmp/init/file"
+expect 1 "" "^swarm init: .*file is not a directory" -- init --state-dir "$tmp/init/file"
+expect 1 "" "^swarm init: cannot create" -- init --state-dir "$tmp/init/file/sub"
 
 # members asks a daemon over its control socket; with none running it says so.
 expect 1 "" "^swarm members: no swarm daemon is running with state dir $tmp" -- members --state-dir "$tmp"
