@@ -2,9 +2,12 @@
 #include "agent/agent.h"
 
 #include "agent/control.h"
+#include "agent/gossip_uv.h"
+#include "agent/join.h"
 #include "agent/members_fmt.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,24 @@ static const struct flag_spec join_flags[] = {
     {"hollow-engine", 0, FLAG_BOOL, NULL,
      "answer the Docker API from memory instead of a real engine\n(scale tests only)"},
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
+    {"mcast-group", 0, FLAG_VALUE, "ADDR",
+     "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},
+    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of the beacon group (default 7947)"},
+    {"probe-interval", 0, FLAG_VALUE, "DURATION",
+     "probe one member this often (default 500ms); shorter detects\n"
+     "failures sooner, costs more packets"},
+    {"probe-timeout", 0, FLAG_VALUE, "DURATION",
+     "wait this long for an ack before asking others (default 200ms);\n"
+     "raise it on slow links, never above --probe-interval"},
+    {"suspicion-mult", 0, FLAG_VALUE, "N",
+     "a suspect is declared failed after N x probe interval x log10(members)\n"
+     "(default 3); lower detects sooner, raises false alarms under loss"},
+    {"gossip-interval", 0, FLAG_VALUE, "DURATION",
+     "send queued updates to 3 random members this often (default 200ms);\n"
+     "shorter spreads news faster, costs bandwidth"},
+    {"pushpull-interval", 0, FLAG_VALUE, "DURATION",
+     "full state sync with one member this often (default 30s, scaled up\n"
+     "past 32 members); repairs what gossip missed, costs TCP"},
 };
 
 const struct swarm_command agent_join_command = {
@@ -36,15 +57,22 @@ const struct swarm_command agent_join_command = {
         "Runs in the foreground on every Docker host. Finds the other members with LAN\n"
         "multicast (or --join seeds), gossips encrypted heartbeats over UDP, and relays the\n"
         "manager's Docker API calls to the local engine over an encrypted, mutually\n"
-        "authenticated TCP channel. The engine is never exposed on TCP.",
+        "authenticated TCP channel. The engine is never exposed on TCP.\n"
+        "\n"
+        "Logs one line per member state change. SIGINT or SIGTERM leaves the cluster\n"
+        "gracefully (members list it as left, not failed). Not built yet: the relay\n"
+        "to the engine and --hollow-engine.",
     .flags = join_flags,
     .nflags = sizeof(join_flags) / sizeof(join_flags[0]),
-    .planned = "gossip membership and the relay are not built yet",
+    .run = join_run,
 };
 
 static const struct flag_spec members_flags[] = {
     {"state-dir", 0, FLAG_VALUE, "DIR", "state dir of the daemon to ask (default /var/lib/swarm)"},
     {"format", 0, FLAG_VALUE, "table|json", "output format (default table)"},
+    {"stats", 0, FLAG_BOOL, NULL,
+     "print the daemon's gossip counters instead (JSON): datagrams,\n"
+     "rejected packets by reason, probes, refutations, conflicts"},
 };
 
 static int members_run(const struct flagset *f)
@@ -58,13 +86,14 @@ static int members_run(const struct flagset *f)
     }
     char err[512];
     char *answer = NULL;
-    if (control_request(dir->count ? dir->value : DEFAULT_STATE_DIR, "members", 5000, &answer, err,
-                        sizeof(err)) < 0) {
+    bool stats = flags_bool(f, "stats");
+    if (control_request(dir->count ? dir->value : DEFAULT_STATE_DIR, stats ? "stats" : "members",
+                        5000, &answer, err, sizeof(err)) < 0) {
         fprintf(stderr, "swarm members: %s\n", err);
         return SWARM_EXIT_FAILURE;
     }
     int rc = SWARM_EXIT_OK;
-    if (strcmp(fmt, "json") == 0) {
+    if (stats || strcmp(fmt, "json") == 0) {
         fputs(answer, stdout);
     } else if (members_fmt_table(answer, strlen(answer), stdout, err, sizeof(err)) < 0) {
         fprintf(stderr, "swarm members: %s\n", err);
@@ -77,7 +106,7 @@ static int members_run(const struct flagset *f)
 const struct swarm_command agent_members_command = {
     .name = "members",
     .summary = "list the cluster's members as a running agent or manager sees them",
-    .usage = "swarm members [--state-dir DIR] [--format table|json]",
+    .usage = "swarm members [--state-dir DIR] [--format table|json] [--stats]",
     .description = "Asks the daemon running with DIR over its control socket. JSON output is an\n"
                    "array of objects with name, addr, role, state (alive|suspect|failed|left),\n"
                    "incarnation and labels.",

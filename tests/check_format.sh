@@ -7,6 +7,9 @@ mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.c' 
 bad=0
 for f in "${files[@]}"; do
     [ -f "$f" ] || continue
+    # Skip build trees (any top-level dir holding a CMakeCache.txt), whatever their name.
+    top=${f%%/*}
+    [ "$top" != "$f" ] && [ -f "$top/CMakeCache.txt" ] && continue
     if ! "$cf" --dry-run -Werror "$f" >/dev/null 2>&1; then
         echo "not formatted: $f (run: clang-format -i $f)"
         bad=1

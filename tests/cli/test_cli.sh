@@ -71,10 +71,11 @@ for lib in libsodium msgpack-c libuv libcurl http-parser jansson; do
 done
 
 # Commands not built yet say so and fail (exit 3); they never pretend to work.
-for cmd in join manage bench; do
+for cmd in manage bench; do
     expect 3 "" "^swarm $cmd: not implemented yet" -- "$cmd"
 done
-expect 0 'Status: not implemented yet' "" -- help join
+expect 0 'Status: not implemented yet' "" -- help manage
+expect 3 "" '^swarm join: --hollow-engine is not implemented yet' -- join --hollow-engine --token x
 
 # init: a fresh state dir (0700) with two key files (0600), the token as the last line of stdout;
 # a second run refuses and changes nothing; --force replaces the keys and the token.
@@ -115,6 +116,17 @@ expect 1 "" "already holds keys \(manager.key\)" -- init --state-dir "$st"
 touch "$tmp/init/file"
 expect 1 "" "^swarm init: .*file is not a directory" -- init --state-dir "$tmp/init/file"
 expect 1 "" "^swarm init: cannot create" -- init --state-dir "$tmp/init/file/sub"
+
+# join checks its inputs before touching anything: token, timing flags, labels, the engine.
+expect 2 "" '^swarm join: --token is required' -- join
+expect 2 "" '^swarm join: invalid token' -- join --token SWARM1-garbage --state-dir "$tmp/j"
+ok "join: a bad token creates no state dir" [ ! -e "$tmp/j" ]
+expect 2 "" '^swarm join: --probe-interval "fast": expected a duration' -- join --token "$token2" --probe-interval fast
+expect 2 "" '^swarm join: --probe-timeout must not exceed --probe-interval' -- join --token "$token2" --probe-interval 100ms --probe-timeout 1s
+expect 2 "" '^swarm join: --suspicion-mult "0": expected 1..32' -- join --token "$token2" --suspicion-mult 0
+expect 1 "" '^swarm join: cannot start: the Docker engine at unix:///nonexistent.sock did not answer' -- join --token "$token2" --state-dir "$tmp/j2" --engine unix:///nonexistent.sock
+expect 1 "" '^swarm join: cannot start: engine tcp://1.2.3.4:2375: expected unix://' -- join --token "$token2" --state-dir "$tmp/j2" --engine tcp://1.2.3.4:2375
+ok "join: keys kept owner-only" [ "$(stat -c %a "$tmp/j2/keyring")$(stat -c %a "$tmp/j2/agent.key")" = 600600 ]
 
 # members asks a daemon over its control socket; with none running it says so.
 expect 1 "" "^swarm members: no swarm daemon is running with state dir $tmp" -- members --state-dir "$tmp"

@@ -1,0 +1,25 @@
+/*
+ * daemon — what `swarm join` and `swarm manage` share once their configuration is known: the
+ * libuv loop, gossip (gossip_uv), the control socket that `swarm members` asks, and a graceful
+ * leave on SIGINT/SIGTERM (a second signal exits at once).
+ *
+ * daemon_run() blocks until the daemon stops and returns the process exit code. The caller
+ * owns the keyring and everything the config points to; they must outlive the call.
+ */
+#ifndef SWARM_AGENT_DAEMON_H
+#define SWARM_AGENT_DAEMON_H
+
+#include "agent/gossip_uv.h"
+
+struct daemon_config {
+    const char *state_dir;
+    struct gossip_uv_config gossip;
+    const struct keyring *keyring;
+};
+
+int daemon_run(const struct daemon_config *dc);
+
+/* The members answer of the control socket: a JSON array (see members_fmt.h), malloc'd. */
+char *daemon_members_json(struct membership *m, const char *self_role);
+
+#endif

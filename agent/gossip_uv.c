@@ -1,0 +1,878 @@
+/* gossip_uv — membership on libuv sockets; the layout is drawn in gossip_uv.h. */
+#include "agent/gossip_uv.h"
+
+#include "common/log.h"
+#include "crypto/seal.h"
+#include "crypto/seal_sync.h"
+#include "proto/beacon.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUSHPULL_TIMEOUT_MS 10000
+#define SEED_BACKOFF_MAX_MS 30000
+#define BEACON_RARE_MS 30000
+#define READ_CHUNK 65536
+
+/* Beacons at start: quick retries, then rarely. */
+static const uint32_t beacon_schedule_ms[] = {250, 500, 1000, 2000, 4000, 8000};
+
+struct conn {
+    struct gossip_uv *g;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect;
+    uv_write_t write;
+    bool server, join, done;
+    int handles_open;
+    uint8_t hdr[4];
+    size_t hdr_got;
+    uint8_t *in;
+    size_t in_len, in_got;
+    uint8_t *out;
+    uint8_t *rbuf;
+    struct conn *next;
+};
+
+struct seed {
+    struct gossip_uv *g;
+    char host[256];
+    char port[8];
+    uv_getaddrinfo_t req;
+    bool resolving;
+};
+
+struct gossip_uv {
+    uv_loop_t *loop;
+    const struct keyring *kr;
+    struct membership *m;
+    struct gossip_uv_config cfg;
+    char name[PROTO_NAME_MAX + 1];
+    char advertised[64];
+    struct proto_addr self_addr;
+
+    uv_udp_t udp, mcast;
+    uv_tcp_t listener;
+    uv_timer_t timer, beacon_timer, seed_timer;
+    bool mcast_open;
+    struct sockaddr_in mcast_dest;
+    unsigned beacon_step;
+    uint32_t seed_backoff_ms;
+    struct seed seeds[GOSSIP_UV_MAX_SEEDS];
+    size_t nseeds;
+
+    struct conn *conns;
+    int nconns;
+    int handles_open;
+    bool closing;
+    void (*on_closed)(void *);
+    void *on_closed_arg;
+
+    struct gossip_uv_stats st;
+    uint8_t rxbuf[SEAL_MAX_DATAGRAM];
+    uint8_t plain[SEAL_MAX_DATAGRAM];
+};
+
+static uint64_t now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+/* ---- addresses --------------------------------------------------------------------------------
+ */
+
+int gossip_parse_addr(const char *text, uint16_t default_port, struct proto_addr *out, char *err,
+                      size_t errlen)
+{
+    char host[64];
+    const char *port = NULL;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || (size_t)(close - text - 1) >= sizeof(host)) {
+            snprintf(err, errlen, "bad address \"%s\": expected [IPv6]:PORT", text);
+            return -1;
+        }
+        memcpy(host, text + 1, (size_t)(close - text - 1));
+        host[close - text - 1] = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0') {
+            snprintf(err, errlen, "bad address \"%s\"", text);
+            return -1;
+        }
+    } else {
+        const char *colon = strrchr(text, ':');
+        size_t hl = colon && strchr(text, ':') == colon ? (size_t)(colon - text) : strlen(text);
+        if (hl >= sizeof(host)) {
+            snprintf(err, errlen, "bad address \"%s\": too long", text);
+            return -1;
+        }
+        memcpy(host, text, hl);
+        host[hl] = '\0';
+        if (colon && strchr(text, ':') == colon)
+            port = colon + 1;
+    }
+    unsigned long p = default_port;
+    if (port) {
+        char *end;
+        p = strtoul(port, &end, 10);
+        if (*port == '\0' || *end != '\0' || p == 0 || p > 65535) {
+            snprintf(err, errlen, "bad port in \"%s\": expected 1..65535", text);
+            return -1;
+        }
+    }
+    uint8_t ip[16];
+    if (inet_pton(AF_INET, host, ip) == 1)
+        return proto_addr_set(out, ip, 4, (uint16_t)p);
+    if (inet_pton(AF_INET6, host, ip) == 1)
+        return proto_addr_set(out, ip, 16, (uint16_t)p);
+    snprintf(err, errlen, "bad address \"%s\": expected a numeric IPv4 or IPv6 address", text);
+    return -1;
+}
+
+void gossip_format_addr(const struct proto_addr *a, char *buf, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (a->len == 4)
+        inet_ntop(AF_INET, a->ip, ip, sizeof(ip));
+    else if (a->len == 16)
+        inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
+    snprintf(buf, cap, a->len == 16 ? "[%s]:%u" : "%s:%u", ip, a->port);
+}
+
+static socklen_t to_sockaddr(const struct proto_addr *a, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->len == 16) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(a->port);
+        memcpy(&s6->sin6_addr, a->ip, 16);
+        return sizeof(*s6);
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(a->port);
+    memcpy(&s4->sin_addr, a->ip, 4);
+    return sizeof(*s4);
+}
+
+static int from_sockaddr(const struct sockaddr *sa, struct proto_addr *a)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        return proto_addr_set(a, &s4->sin_addr, 4, ntohs(s4->sin_port));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        return proto_addr_set(a, &s6->sin6_addr, 16, ntohs(s6->sin6_port));
+    }
+    return -1;
+}
+
+/* ---- the membership's io --------------------------------------------------------------------- */
+
+static void reschedule(struct gossip_uv *g);
+
+static void io_send(void *ctx, const struct proto_addr *to, const uint8_t *plain, size_t len)
+{
+    struct gossip_uv *g = ctx;
+    uint8_t out[SEAL_MAX_DATAGRAM];
+    size_t outlen;
+    if (seal_datagram(g->kr, SEAL_GOSSIP, plain, len, out, sizeof(out), &outlen) != 0)
+        return;
+    struct sockaddr_storage ss;
+    to_sockaddr(to, &ss);
+    uv_buf_t buf = uv_buf_init((char *)out, (unsigned)outlen);
+    /* UDP: a full socket buffer drops the datagram, as the network might. */
+    uv_udp_try_send(&g->udp, &buf, 1, (const struct sockaddr *)&ss);
+}
+
+static void start_pushpull(struct gossip_uv *g, const struct proto_addr *to, bool join);
+
+static void io_pushpull(void *ctx, const struct proto_addr *to, bool join)
+{
+    start_pushpull(ctx, to, join);
+}
+
+static void io_event(void *ctx, const struct membership_event *ev)
+{
+    struct gossip_uv *g = ctx;
+    const struct member *x = ev->member;
+    char addr[64], other[64];
+    gossip_format_addr(&x->addr, addr, sizeof(addr));
+    switch (ev->kind) {
+    case MEMBERSHIP_JOIN:
+        log_info("gossip", "member %s joined addr=%s incarnation=%llu", x->name, addr,
+                 (unsigned long long)x->incarnation);
+        break;
+    case MEMBERSHIP_UPDATE:
+        log_info("gossip", "member %s updated addr=%s incarnation=%llu", x->name, addr,
+                 (unsigned long long)x->incarnation);
+        break;
+    case MEMBERSHIP_SUSPECT:
+        log_info("gossip", "member %s suspect addr=%s", x->name, addr);
+        break;
+    case MEMBERSHIP_ALIVE:
+        log_info("gossip", "member %s alive again (refuted) addr=%s", x->name, addr);
+        break;
+    case MEMBERSHIP_FAILED:
+        log_warn("gossip", "member %s failed addr=%s", x->name, addr);
+        break;
+    case MEMBERSHIP_LEFT:
+        log_info("gossip", "member %s left addr=%s", x->name, addr);
+        break;
+    case MEMBERSHIP_REAPED:
+        log_info("gossip", "member %s forgotten addr=%s", x->name, addr);
+        break;
+    case MEMBERSHIP_CONFLICT:
+        gossip_format_addr(&ev->other, other, sizeof(other));
+        log_error("gossip",
+                  "name conflict: %s is claimed by %s and by %s; give every member a unique "
+                  "--name",
+                  x->name, addr, other);
+        break;
+    }
+    if (g->cfg.on_event)
+        g->cfg.on_event(g->cfg.arg, ev);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct gossip_uv *g = t->data;
+    membership_tick(g->m, now_ms());
+    reschedule(g);
+}
+
+static void reschedule(struct gossip_uv *g)
+{
+    if (g->closing)
+        return;
+    uint64_t d = membership_next_deadline(g->m), now = now_ms();
+    uv_timer_start(&g->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+/* ---- UDP: gossip and beacons ------------------------------------------------------------------
+ */
+
+static void on_alloc_udp(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct gossip_uv *g = h->data;
+    buf->base = (char *)g->rxbuf;
+    buf->len = sizeof(g->rxbuf);
+}
+
+static void on_gossip_datagram(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                               const struct sockaddr *addr, unsigned flags)
+{
+    struct gossip_uv *g = h->data;
+    if (nread <= 0 || addr == NULL || g->closing)
+        return;
+    g->st.rx_datagrams++;
+    size_t len = 0;
+    int rc = (flags & UV_UDP_PARTIAL)
+                 ? SEAL_ERR_LONG
+                 : seal_open(g->kr, SEAL_GOSSIP, (const uint8_t *)buf->base, (size_t)nread,
+                             g->plain, sizeof(g->plain), &len, NULL, NULL, 0);
+    if (rc != 0) {
+        if (rc == SEAL_ERR_FORGED)
+            g->st.rx_rejected_forged++;
+        else if (rc == SEAL_ERR_KEY_ID)
+            g->st.rx_rejected_key++;
+        else
+            g->st.rx_rejected_other++;
+        return;
+    }
+    struct proto_addr from;
+    if (from_sockaddr(addr, &from) < 0)
+        return;
+    membership_recv(g->m, now_ms(), &from, g->plain, len);
+    reschedule(g);
+}
+
+static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                      unsigned flags)
+{
+    struct gossip_uv *g = h->data;
+    if (nread <= 0 || addr == NULL || g->closing)
+        return;
+    g->st.rx_beacons++;
+    size_t len = 0;
+    struct beacon b;
+    if ((flags & UV_UDP_PARTIAL) ||
+        seal_open(g->kr, SEAL_BEACON, (const uint8_t *)buf->base, (size_t)nread, g->plain,
+                  sizeof(g->plain), &len, NULL, NULL, 0) != 0 ||
+        beacon_decode(g->plain, len, &b, NULL) != 0) {
+        g->st.beacons_rejected++;
+        return;
+    }
+    if (proto_str_eq(b.name, g->name) && proto_addr_eq(&b.addr, &g->self_addr))
+        return; /* our own, looped back */
+    if (membership_on_beacon(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation)) {
+        char a[64];
+        gossip_format_addr(&b.addr, a, sizeof(a));
+        log_info("gossip", "beacon from %.*s addr=%s: exchanging state", (int)b.name.len,
+                 b.name.ptr, a);
+    }
+    reschedule(g);
+}
+
+static void send_beacon(struct gossip_uv *g)
+{
+    const struct member *me = membership_self(g->m);
+    struct beacon b = {
+        .name = proto_str_c(g->name), .addr = g->self_addr, .incarnation = me->incarnation};
+    uint8_t plain[BEACON_MAX_SIZE], out[BEACON_MAX_SIZE + SEAL_OVERHEAD];
+    size_t len, outlen;
+    if (beacon_encode(&b, plain, sizeof(plain), &len, NULL) != 0 ||
+        seal_datagram(g->kr, SEAL_BEACON, plain, len, out, sizeof(out), &outlen) != 0)
+        return;
+    uv_buf_t buf = uv_buf_init((char *)out, (unsigned)outlen);
+    if (uv_udp_try_send(&g->udp, &buf, 1, (const struct sockaddr *)&g->mcast_dest) >= 0)
+        g->st.beacons_sent++;
+}
+
+static void on_beacon_timer(uv_timer_t *t)
+{
+    struct gossip_uv *g = t->data;
+    send_beacon(g);
+    uint32_t next = g->beacon_step < sizeof(beacon_schedule_ms) / sizeof(beacon_schedule_ms[0])
+                        ? beacon_schedule_ms[g->beacon_step++]
+                        : BEACON_RARE_MS;
+    uv_timer_start(&g->beacon_timer, on_beacon_timer, next, 0);
+}
+
+/* ---- TCP push-pull
+ * ------------------------------------------------------------------------------- */
+
+static void maybe_closed(struct gossip_uv *g)
+{
+    if (g->closing && g->handles_open == 0 && g->nconns == 0 && g->on_closed)
+        g->on_closed(g->on_closed_arg);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    struct gossip_uv *g = c->g;
+    for (struct conn **p = &g->conns; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    g->nconns--;
+    free(c->in);
+    free(c->out);
+    free(c->rbuf);
+    free(c);
+    maybe_closed(g);
+}
+
+static void conn_close(struct conn *c, bool failed)
+{
+    if (failed && !c->done)
+        c->g->st.pushpull_failed++;
+    c->done = true;
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&c->timer))
+        uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void on_conn_timeout(uv_timer_t *t)
+{
+    conn_close(t->data, true);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    free(c->out);
+    c->out = NULL;
+    if (status < 0)
+        conn_close(c, true);
+    else if (c->server)
+        conn_close(c, false); /* our answer is out: done */
+}
+
+/* Frames our state: 4-byte big-endian length, then the sealed push-pull payload. */
+static int send_state(struct conn *c, bool join)
+{
+    struct gossip_uv *g = c->g;
+    size_t cap = 64 + membership_count(g->m) * GOSSIP_PUSHPULL_MEMBER_MAX_SIZE;
+    uint8_t *plain = malloc(cap);
+    c->out = malloc(4 + cap + SEAL_OVERHEAD);
+    size_t len = 0, sealed = 0;
+    int ok = plain && c->out && membership_pushpull_encode(g->m, join, plain, cap, &len) == 0 &&
+             seal_sync(g->kr, plain, len, c->out + 4, cap + SEAL_OVERHEAD, &sealed) == 0;
+    free(plain);
+    if (!ok)
+        return -1;
+    c->out[0] = (uint8_t)(sealed >> 24);
+    c->out[1] = (uint8_t)(sealed >> 16);
+    c->out[2] = (uint8_t)(sealed >> 8);
+    c->out[3] = (uint8_t)sealed;
+    uv_buf_t buf = uv_buf_init((char *)c->out, (unsigned)(4 + sealed));
+    c->write.data = c;
+    return uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0 ? -1 : 0;
+}
+
+static void frame_complete(struct conn *c)
+{
+    struct gossip_uv *g = c->g;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uint8_t *plain = malloc(c->in_len);
+    size_t len = 0;
+    bool join = false;
+    int rc = plain ? seal_sync_open(g->kr, c->in, c->in_len, plain, c->in_len, &len, NULL, 0) : -1;
+    if (rc == 0)
+        rc = membership_pushpull_merge(g->m, now_ms(), plain, len, &join);
+    free(plain);
+    if (rc != 0) {
+        g->st.pushpull_rejected++;
+        conn_close(c, true);
+        return;
+    }
+    reschedule(g);
+    if (c->server) {
+        g->st.pushpull_in++;
+        if (send_state(c, false) < 0)
+            conn_close(c, true);
+    } else {
+        g->st.pushpull_out++;
+        conn_close(c, false);
+    }
+}
+
+static void on_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    if (c->rbuf == NULL)
+        c->rbuf = malloc(READ_CHUNK);
+    buf->base = (char *)c->rbuf;
+    buf->len = c->rbuf ? READ_CHUNK : 0;
+}
+
+static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c, true);
+        return;
+    }
+    const uint8_t *p = (const uint8_t *)buf->base;
+    size_t n = (size_t)nread;
+    while (n > 0 && !c->done) {
+        if (c->hdr_got < 4) {
+            c->hdr[c->hdr_got++] = *p++;
+            n--;
+            if (c->hdr_got == 4) {
+                c->in_len = (size_t)c->hdr[0] << 24 | (size_t)c->hdr[1] << 16 |
+                            (size_t)c->hdr[2] << 8 | c->hdr[3];
+                if (c->in_len < SEAL_OVERHEAD ||
+                    c->in_len > GOSSIP_PUSHPULL_MAX_SIZE + SEAL_OVERHEAD) {
+                    c->g->st.pushpull_rejected++;
+                    conn_close(c, true);
+                    return;
+                }
+                c->in = malloc(c->in_len);
+                if (c->in == NULL) {
+                    conn_close(c, true);
+                    return;
+                }
+            }
+            continue;
+        }
+        size_t take = c->in_len - c->in_got < n ? c->in_len - c->in_got : n;
+        memcpy(c->in + c->in_got, p, take);
+        c->in_got += take;
+        p += take;
+        n -= take;
+        if (c->in_got == c->in_len) {
+            frame_complete(c);
+            return;
+        }
+    }
+}
+
+static struct conn *conn_new(struct gossip_uv *g, bool server)
+{
+    if (g->nconns >= GOSSIP_UV_MAX_CONNS)
+        return NULL;
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->g = g;
+    c->server = server;
+    uv_tcp_init(g->loop, &c->tcp);
+    uv_timer_init(g->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->handles_open = 2;
+    c->next = g->conns;
+    g->conns = c;
+    g->nconns++;
+    uv_timer_start(&c->timer, on_conn_timeout, PUSHPULL_TIMEOUT_MS, 0);
+    return c;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (status < 0 || c->done) {
+        conn_close(c, true);
+        return;
+    }
+    if (send_state(c, c->join) < 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_conn_alloc, on_conn_read) < 0)
+        conn_close(c, true);
+}
+
+static void start_pushpull(struct gossip_uv *g, const struct proto_addr *to, bool join)
+{
+    if (g->closing)
+        return;
+    struct conn *c = conn_new(g, false);
+    if (c == NULL)
+        return;
+    c->join = join;
+    struct sockaddr_storage ss;
+    to_sockaddr(to, &ss);
+    c->connect.data = c;
+    if (uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&ss, on_connected) < 0)
+        conn_close(c, true);
+}
+
+static void on_incoming(uv_stream_t *listener, int status)
+{
+    struct gossip_uv *g = listener->data;
+    if (status < 0 || g->closing)
+        return;
+    struct conn *c = conn_new(g, true);
+    if (c == NULL) {
+        /* Too many at once: accept and drop, so the backlog does not fill. */
+        uv_tcp_t *t = malloc(sizeof(*t));
+        if (t == NULL)
+            return;
+        uv_tcp_init(g->loop, t);
+        if (uv_accept(listener, (uv_stream_t *)t) == 0)
+            g->st.pushpull_rejected++;
+        uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        return;
+    }
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_conn_alloc, on_conn_read) < 0)
+        conn_close(c, true);
+}
+
+/* ---- seeds
+ * ------------------------------------------------------------------------------------------ */
+
+static void on_seed_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct seed *s = req->data;
+    s->resolving = false;
+    struct gossip_uv *g = s->g;
+    if (status < 0 || g->closing) {
+        if (status < 0)
+            log_warn("gossip", "seed %s: cannot resolve: %s", s->host, uv_strerror(status));
+        uv_freeaddrinfo(res);
+        return;
+    }
+    struct proto_addr a;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (from_sockaddr(ai->ai_addr, &a) == 0 && !proto_addr_eq(&a, &g->self_addr)) {
+            membership_join(g->m, &a);
+            break;
+        }
+    }
+    uv_freeaddrinfo(res);
+    reschedule(g);
+}
+
+static void on_seed_timer(uv_timer_t *t)
+{
+    struct gossip_uv *g = t->data;
+    if (membership_count(g->m) > 1) {
+        g->st.seeds_joined++;
+        return; /* joined: seeds are not needed any more */
+    }
+    for (size_t i = 0; i < g->nseeds; i++) {
+        struct seed *s = &g->seeds[i];
+        if (s->resolving)
+            continue;
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+        s->req.data = s;
+        s->resolving = true;
+        if (uv_getaddrinfo(g->loop, &s->req, on_seed_resolved, s->host, s->port, &hints) < 0)
+            s->resolving = false;
+    }
+    uv_timer_start(&g->seed_timer, on_seed_timer, g->seed_backoff_ms, 0);
+    g->seed_backoff_ms =
+        g->seed_backoff_ms * 2 > SEED_BACKOFF_MAX_MS ? SEED_BACKOFF_MAX_MS : g->seed_backoff_ms * 2;
+}
+
+static int parse_seed(struct seed *s, const char *text, char *err, size_t errlen)
+{
+    const char *host = text, *port = NULL;
+    size_t hl;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL)
+            goto bad;
+        host = text + 1;
+        hl = (size_t)(close - host);
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0')
+            goto bad;
+    } else {
+        const char *colon = strchr(text, ':');
+        hl = colon ? (size_t)(colon - text) : strlen(text);
+        port = colon ? colon + 1 : NULL;
+        if (colon && strchr(colon + 1, ':'))
+            goto bad; /* bare IPv6 needs brackets */
+    }
+    if (hl == 0 || hl >= sizeof(s->host))
+        goto bad;
+    memcpy(s->host, host, hl);
+    s->host[hl] = '\0';
+    if (port) {
+        char *end;
+        unsigned long p = strtoul(port, &end, 10);
+        if (*port == '\0' || *end != '\0' || p == 0 || p > 65535)
+            goto bad;
+        snprintf(s->port, sizeof(s->port), "%lu", p);
+    } else {
+        snprintf(s->port, sizeof(s->port), "%d", GOSSIP_DEFAULT_PORT);
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "bad --join \"%s\": expected HOST[:PORT] or [IPv6]:PORT", text);
+    return -1;
+}
+
+/* ---- start and close
+ * ------------------------------------------------------------------------------- */
+
+static int pick_advertise(struct gossip_uv *g, const struct proto_addr *bind, char *err,
+                          size_t errlen)
+{
+    if (g->cfg.advertise)
+        return gossip_parse_addr(g->cfg.advertise, bind->port, &g->self_addr, err, errlen);
+    static const uint8_t any4[4], any6[16];
+    bool any = (bind->len == 4 && memcmp(bind->ip, any4, 4) == 0) ||
+               (bind->len == 16 && memcmp(bind->ip, any6, 16) == 0);
+    if (!any) {
+        g->self_addr = *bind;
+        return 0;
+    }
+    uv_interface_address_t *ifs;
+    int n;
+    if (uv_interface_addresses(&ifs, &n) == 0) {
+        for (int i = 0; i < n; i++) {
+            if (!ifs[i].is_internal && ifs[i].address.address4.sin_family == AF_INET) {
+                proto_addr_set(&g->self_addr, &ifs[i].address.address4.sin_addr, 4, bind->port);
+                uv_free_interface_addresses(ifs, n);
+                return 0;
+            }
+        }
+        uv_free_interface_addresses(ifs, n);
+    }
+    snprintf(err, errlen, "no non-loopback IPv4 address to advertise: pass --advertise ADDR");
+    return -1;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct gossip_uv *g = h->data;
+    g->handles_open--;
+    maybe_closed(g);
+}
+
+static void close_handle(struct gossip_uv *g, uv_handle_t *h)
+{
+    if (h->type != UV_UNKNOWN_HANDLE && !uv_is_closing(h)) {
+        h->data = g;
+        uv_close(h, handle_closed);
+    }
+}
+
+static void close_all(struct gossip_uv *g)
+{
+    g->closing = true;
+    close_handle(g, (uv_handle_t *)&g->udp);
+    if (g->mcast_open)
+        close_handle(g, (uv_handle_t *)&g->mcast);
+    close_handle(g, (uv_handle_t *)&g->listener);
+    close_handle(g, (uv_handle_t *)&g->timer);
+    close_handle(g, (uv_handle_t *)&g->beacon_timer);
+    close_handle(g, (uv_handle_t *)&g->seed_timer);
+    for (struct conn *c = g->conns; c; c = c->next)
+        conn_close(c, false);
+}
+
+static void free_after_failed_start(void *arg)
+{
+    struct gossip_uv *g = arg;
+    membership_free(g->m);
+    free(g);
+}
+
+struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config *cfg,
+                                  const struct keyring *kr, char *err, size_t errlen)
+{
+    struct gossip_uv *g = calloc(1, sizeof(*g));
+    if (g == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->loop = loop;
+    g->kr = kr;
+    g->cfg = *cfg;
+    snprintf(g->name, sizeof(g->name), "%s", cfg->name);
+    g->seed_backoff_ms = 1000;
+
+    struct proto_addr bind;
+    if (gossip_parse_addr(cfg->bind ? cfg->bind : "0.0.0.0:7946", GOSSIP_DEFAULT_PORT, &bind, err,
+                          errlen) < 0 ||
+        pick_advertise(g, &bind, err, errlen) < 0) {
+        free(g);
+        return NULL;
+    }
+    gossip_format_addr(&g->self_addr, g->advertised, sizeof(g->advertised));
+    for (size_t i = 0; i < cfg->nseeds && i < GOSSIP_UV_MAX_SEEDS; i++) {
+        g->seeds[i].g = g;
+        if (parse_seed(&g->seeds[i], cfg->seeds[i], err, errlen) < 0) {
+            free(g);
+            return NULL;
+        }
+        g->nseeds++;
+    }
+
+    struct membership_config mc = {.name = cfg->name,
+                                   .addr = g->self_addr,
+                                   .meta = cfg->meta,
+                                   .meta_len = cfg->meta_len,
+                                   .incarnation = cfg->incarnation,
+                                   .seed = uv_hrtime() ^ (uint64_t)(uintptr_t)g,
+                                   .tuning = cfg->tuning};
+    struct membership_io io = {
+        .ctx = g, .send = io_send, .pushpull = io_pushpull, .event = io_event};
+    g->m = membership_new(&mc, &io, now_ms(), err, errlen);
+    if (g->m == NULL) {
+        free(g);
+        return NULL;
+    }
+
+    struct sockaddr_storage ss;
+    to_sockaddr(&bind, &ss);
+    const char *what = "UDP";
+    int rc;
+    uv_udp_init(loop, &g->udp);
+    g->udp.data = g;
+    g->handles_open++;
+    uv_tcp_init(loop, &g->listener);
+    g->listener.data = g;
+    g->handles_open++;
+    uv_timer_init(loop, &g->timer);
+    g->timer.data = g;
+    g->handles_open++;
+    uv_timer_init(loop, &g->beacon_timer);
+    g->beacon_timer.data = g;
+    g->handles_open++;
+    uv_timer_init(loop, &g->seed_timer);
+    g->seed_timer.data = g;
+    g->handles_open++;
+    rc = uv_udp_bind(&g->udp, (const struct sockaddr *)&ss, 0);
+    if (rc == 0) {
+        what = "TCP";
+        rc = uv_tcp_bind(&g->listener, (const struct sockaddr *)&ss, 0);
+    }
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&g->listener, 64, on_incoming);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&g->udp, on_alloc_udp, on_gossip_datagram);
+    if (rc == 0 && cfg->multicast) {
+        what = "multicast";
+        struct sockaddr_in any = {.sin_family = AF_INET,
+                                  .sin_port =
+                                      htons(cfg->mcast_port ? cfg->mcast_port : GOSSIP_MCAST_PORT)};
+        const char *group = cfg->mcast_group ? cfg->mcast_group : GOSSIP_MCAST_GROUP;
+        g->mcast_dest = any;
+        uv_udp_init(loop, &g->mcast);
+        g->mcast.data = g;
+        g->mcast_open = true;
+        g->handles_open++;
+        char iface[INET_ADDRSTRLEN] = "";
+        if (g->self_addr.len == 4)
+            inet_ntop(AF_INET, g->self_addr.ip, iface, sizeof(iface));
+        rc = inet_pton(AF_INET, group, &g->mcast_dest.sin_addr) == 1 ? 0 : UV_EINVAL;
+        if (rc == 0)
+            rc = uv_udp_bind(&g->mcast, (const struct sockaddr *)&any, UV_UDP_REUSEADDR);
+        if (rc == 0)
+            rc = uv_udp_set_membership(&g->mcast, group, iface[0] ? iface : NULL, UV_JOIN_GROUP);
+        if (rc == 0)
+            rc = uv_udp_recv_start(&g->mcast, on_alloc_udp, on_beacon);
+        if (rc == 0) {
+            uv_udp_set_multicast_ttl(&g->udp, 1);  /* never beyond the LAN */
+            uv_udp_set_multicast_loop(&g->udp, 1); /* several agents on one host */
+            if (iface[0])
+                uv_udp_set_multicast_interface(&g->udp, iface);
+            uv_timer_start(&g->beacon_timer, on_beacon_timer, 0, 0);
+        }
+    }
+    if (rc < 0) {
+        char b[64];
+        gossip_format_addr(&bind, b, sizeof(b));
+        snprintf(err, errlen, "%s on %s: %s%s", what, b, uv_strerror(rc),
+                 rc == UV_EADDRINUSE ? " (another agent on this port? use --bind)" : "");
+        g->on_closed = free_after_failed_start;
+        g->on_closed_arg = g;
+        close_all(g);
+        return NULL;
+    }
+    if (g->nseeds > 0)
+        uv_timer_start(&g->seed_timer, on_seed_timer, 0, 0);
+    log_info("gossip", "member %s listening addr=%s multicast=%s seeds=%zu", g->name, g->advertised,
+             cfg->multicast ? "on" : "off", g->nseeds);
+    reschedule(g);
+    return g;
+}
+
+void gossip_uv_leave_and_close(struct gossip_uv *g, void (*on_closed)(void *arg), void *arg)
+{
+    membership_leave(g->m, now_ms(), 8);
+    g->on_closed = on_closed;
+    g->on_closed_arg = arg;
+    close_all(g);
+}
+
+void gossip_uv_free(struct gossip_uv *g)
+{
+    membership_free(g->m);
+    free(g);
+}
+
+struct membership *gossip_uv_membership(struct gossip_uv *g)
+{
+    return g->m;
+}
+
+const struct gossip_uv_stats *gossip_uv_stats(const struct gossip_uv *g)
+{
+    return &g->st;
+}
+
+const char *gossip_uv_advertised(const struct gossip_uv *g)
+{
+    return g->advertised;
+}

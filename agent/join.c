@@ -1,0 +1,306 @@
+/*
+ * join — `swarm join`: turns flags, the token, the state dir and the local engine's /info into a
+ * daemon configuration, then runs the daemon (agent/daemon.h).
+ */
+#include "agent/join.h"
+
+#include "agent/daemon.h"
+#include "agent/engine_info.h"
+#include "common/log.h"
+#include "crypto/keyfile.h"
+#include "crypto/swcrypto.h"
+#include "crypto/token.h"
+#include "proto/meta.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ENGINE_TIMEOUT_MS 5000
+
+static const char *flag(const struct flagset *f, const char *name, const char *dflt)
+{
+    const struct flag_value *v = flags_get(f, name);
+    return v && v->count ? v->value : dflt;
+}
+
+/* Parses a duration flag in ms ("500", "500ms", "2s"). */
+static int duration_ms(const struct flagset *f, const char *name, uint32_t *out)
+{
+    const char *v = flag(f, name, NULL);
+    if (v == NULL)
+        return 0;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v)
+        goto bad;
+    if (strcmp(end, "s") == 0)
+        n *= 1000;
+    else if (*end != '\0' && strcmp(end, "ms") != 0)
+        goto bad;
+    if (n == 0 || n > 3600 * 1000)
+        goto bad;
+    *out = (uint32_t)n;
+    return 0;
+bad:
+    fprintf(stderr, "swarm join: --%s \"%s\": expected a duration like 500ms or 2s\n", name, v);
+    return -1;
+}
+
+int join_tuning_from_flags(const struct flagset *f, struct membership_tuning *t)
+{
+    membership_tuning_lan(t);
+    if (duration_ms(f, "probe-interval", &t->probe_interval_ms) < 0 ||
+        duration_ms(f, "probe-timeout", &t->probe_timeout_ms) < 0 ||
+        duration_ms(f, "gossip-interval", &t->gossip_interval_ms) < 0 ||
+        duration_ms(f, "pushpull-interval", &t->pushpull_interval_ms) < 0)
+        return -1;
+    const char *mult = flag(f, "suspicion-mult", NULL);
+    if (mult) {
+        char *end;
+        unsigned long n = strtoul(mult, &end, 10);
+        if (*end != '\0' || n < 1 || n > 32) {
+            fprintf(stderr, "swarm join: --suspicion-mult \"%s\": expected 1..32\n", mult);
+            return -1;
+        }
+        t->suspicion_mult = (uint32_t)n;
+    }
+    if (t->probe_timeout_ms > t->probe_interval_ms) {
+        fprintf(stderr, "swarm join: --probe-timeout must not exceed --probe-interval\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for the last component. */
+static int ensure_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "state dir %s is not a directory", dir);
+            return -1;
+        }
+        return 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %.400s: %s", path, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int join_load_keys(const char *dir, const struct join_token *tok, struct keyring *kr,
+                   struct keypair *kp, const char *kp_name, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, KEYFILE_KEYRING);
+    if (access(path, F_OK) == 0) {
+        /* Keys rotated since the token was made live here. */
+        if (keyring_load(kr, dir, err, errlen) < 0)
+            return -1;
+    } else if (keyring_install(kr, tok->key_id, tok->cluster_key, err, errlen) < 0 ||
+               keyring_save(kr, dir, err, errlen) < 0) {
+        return -1;
+    }
+    if (kp == NULL)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, kp_name);
+    if (access(path, F_OK) == 0)
+        return keypair_load(kp, dir, kp_name, err, errlen);
+    if (keypair_generate(kp) < 0) {
+        snprintf(err, errlen, "cannot generate a keypair");
+        return -1;
+    }
+    return keypair_save(kp, dir, kp_name, err, errlen);
+}
+
+/* "k=v" into a label; both parts non-empty. */
+static int split_label(const char *text, struct meta_label *l)
+{
+    const char *eq = strchr(text, '=');
+    if (eq == NULL || eq == text || eq[1] == '\0')
+        return -1;
+    l->key = (struct proto_str){.ptr = text, .len = (size_t)(eq - text)};
+    l->value = proto_str_c(eq + 1);
+    return 0;
+}
+
+static int build_meta(const struct flagset *f, const struct engine_info *ei,
+                      const struct keypair *kp, uint8_t *buf, size_t *len)
+{
+    struct meta m = {
+        .role = META_ROLE_AGENT,
+        .engine_id = proto_str_c(ei->id),
+        .engine_name = proto_str_c(ei->name),
+        .cpus = (uint32_t)ei->ncpu,
+        .memory = (uint64_t)ei->mem_total,
+        .os = proto_str_c(ei->os),
+        .arch = proto_str_c(ei->arch),
+        .kernel = proto_str_c(ei->kernel),
+        .api_version = proto_str_c(ei->api_version),
+        .has_pubkey = true,
+    };
+    memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
+    const struct flag_value *labels = flags_get(f, "label");
+    for (int i = 0; i < labels->count; i++) {
+        if (m.nlabels == META_MAX_LABELS ||
+            split_label(labels->list[i], &m.labels[m.nlabels]) < 0) {
+            fprintf(stderr, "swarm join: --label \"%s\": expected KEY=VALUE (at most %d labels)\n",
+                    labels->list[i], META_MAX_LABELS);
+            return SWARM_EXIT_USAGE;
+        }
+        m.nlabels++;
+    }
+    /* The engine's own labels (dockerd --label) count too, after ours. */
+    for (int i = 0; i < ei->nlabels && m.nlabels < META_MAX_LABELS; i++) {
+        if (split_label(ei->labels[i], &m.labels[m.nlabels]) == 0)
+            m.nlabels++;
+    }
+    struct proto_err perr;
+    if (meta_encode(&m, buf, META_MAX_SIZE, len, &perr) != 0) {
+        fprintf(stderr, "swarm join: cannot advertise this host: %s\n", perr.msg);
+        return perr.code == PROTO_ERR_TOO_BIG || perr.code == PROTO_ERR_INVALID
+                   ? SWARM_EXIT_USAGE
+                   : SWARM_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+int join_run(const struct flagset *f)
+{
+    const char *level = flag(f, "log-level", "info");
+    enum log_level lv;
+    if (log_level_parse(level, &lv) < 0) {
+        fprintf(stderr, "swarm join: --log-level must be debug, info, warn or error\n");
+        return SWARM_EXIT_USAGE;
+    }
+    log_set_level(lv);
+    if (flags_bool(f, "hollow-engine")) {
+        fprintf(stderr, "swarm join: --hollow-engine is not implemented yet\n");
+        return SWARM_EXIT_NOT_IMPLEMENTED;
+    }
+    const char *token_text = flag(f, "token", NULL);
+    if (token_text == NULL) {
+        fprintf(stderr, "swarm join: --token is required (the last line `swarm init` printed)\n"
+                        "Usage: swarm join --token TOKEN [flags]\n");
+        return SWARM_EXIT_USAGE;
+    }
+    struct membership_tuning tuning;
+    if (join_tuning_from_flags(f, &tuning) < 0)
+        return SWARM_EXIT_USAGE;
+    const struct flag_value *seeds = flags_get(f, "join");
+    if (seeds->count > GOSSIP_UV_MAX_SEEDS) {
+        fprintf(stderr, "swarm join: at most %d --join seeds\n", GOSSIP_UV_MAX_SEEDS);
+        return SWARM_EXIT_USAGE;
+    }
+    if (swcrypto_init() < 0) {
+        fprintf(stderr, "swarm join: libsodium failed to initialise\n");
+        return SWARM_EXIT_FAILURE;
+    }
+    char err[512];
+    struct join_token tok;
+    if (token_parse(token_text, strlen(token_text), &tok, err, sizeof(err)) < 0) {
+        fprintf(stderr, "swarm join: %s\n", err);
+        return SWARM_EXIT_USAGE;
+    }
+
+    const char *dir = flag(f, "state-dir", "/var/lib/swarm");
+    struct keyring *kr = keyring_new();
+    struct keypair kp;
+    int rc = SWARM_EXIT_FAILURE;
+    if (kr == NULL) {
+        fprintf(stderr, "swarm join: out of memory\n");
+        token_wipe(&tok);
+        return rc;
+    }
+    if (ensure_dir(dir, err, sizeof(err)) < 0 ||
+        join_load_keys(dir, &tok, kr, &kp, KEYFILE_AGENT, err, sizeof(err)) < 0) {
+        fprintf(stderr, "swarm join: %s\n", err);
+        goto out;
+    }
+
+    const char *engine = flag(f, "engine", "unix:///var/run/docker.sock");
+    struct engine_info *ei = calloc(1, sizeof(*ei));
+    if (ei == NULL)
+        goto out;
+    if (engine_info_fetch(engine, ENGINE_TIMEOUT_MS, ei, err, sizeof(err)) < 0) {
+        fprintf(stderr, "swarm join: cannot start: %s\n", err);
+        free(ei);
+        goto out;
+    }
+    uint8_t meta[META_MAX_SIZE];
+    size_t meta_len = 0;
+    int mrc = build_meta(f, ei, &kp, meta, &meta_len);
+    if (mrc != 0) {
+        free(ei);
+        rc = mrc;
+        goto out;
+    }
+    char host[PROTO_NAME_MAX + 1];
+    const char *name = flag(f, "name", NULL);
+    if (name == NULL) {
+        if (gethostname(host, sizeof(host)) < 0)
+            snprintf(host, sizeof(host), "%s", ei->name);
+        host[sizeof(host) - 1] = '\0';
+        name = host;
+    }
+    log_info("agent", "engine %s (%s) %d CPUs %lld MB API %s", ei->name, ei->id, ei->ncpu,
+             (long long)(ei->mem_total >> 20), ei->api_version);
+
+    struct daemon_config dc = {
+        .state_dir = dir,
+        .keyring = kr,
+        .gossip =
+            {
+                .name = name,
+                .bind = flag(f, "bind", "0.0.0.0:7946"),
+                .advertise = flag(f, "advertise", NULL),
+                .multicast = !flags_bool(f, "no-multicast"),
+                .mcast_group = flag(f, "mcast-group", NULL),
+                .meta = meta,
+                .meta_len = meta_len,
+                /* Wall-clock seconds: a restarted agent comes back above its old incarnation
+                 * and takes over its entry at once. */
+                .incarnation = (uint64_t)time(NULL),
+                .tuning = tuning,
+            },
+    };
+    const char *mport = flag(f, "mcast-port", NULL);
+    if (mport) {
+        char *end;
+        unsigned long p = strtoul(mport, &end, 10);
+        if (*end != '\0' || p == 0 || p > 65535) {
+            fprintf(stderr, "swarm join: --mcast-port \"%s\": expected 1..65535\n", mport);
+            free(ei);
+            rc = SWARM_EXIT_USAGE;
+            goto out;
+        }
+        dc.gossip.mcast_port = (uint16_t)p;
+    }
+    for (int i = 0; i < seeds->count; i++)
+        dc.gossip.seeds[dc.gossip.nseeds++] = seeds->list[i];
+    free(ei);
+    rc = daemon_run(&dc);
+out:
+    keypair_wipe(&kp);
+    token_wipe(&tok);
+    keyring_free(kr);
+    return rc;
+}

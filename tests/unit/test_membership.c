@@ -1,0 +1,240 @@
+/*
+ * Membership (SWIM + Lifeguard) on the simulated network: whole clusters in one process, a
+ * virtual clock, deterministic from the seed. Each scenario asserts what a user would see in
+ * `swarm members` on every node.
+ */
+#include "agent/membership.h"
+#include "tests/sim/sim.h"
+#include "tests/unit/check.h"
+
+#include <stdlib.h>
+
+static bool converged(struct sim *s, void *arg)
+{
+    (void)arg;
+    return sim_converged(s);
+}
+
+struct seen {
+    size_t node;
+    enum member_state state;
+};
+
+static bool all_see(struct sim *s, void *arg)
+{
+    struct seen *w = arg;
+    return sim_all_see(s, w->node, w->state);
+}
+
+/* No running node ever reported a failure (FAILED events) during the run. */
+static uint64_t failures_reported(struct sim *s, size_t n)
+{
+    uint64_t f = 0;
+    for (size_t i = 0; i < n; i++)
+        f += sim_events(s, i)->count[MEMBERSHIP_FAILED];
+    return f;
+}
+
+static void test_converge(void)
+{
+    static const size_t sizes[] = {3, 10, 50, 200};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k];
+        struct sim *s = sim_new(n, 42 + n, NULL);
+        sim_start_all(s);
+        uint64_t t0 = sim_now(s), when = 0;
+        bool ok = sim_run_until_pred(s, converged, NULL, 50, t0 + 60000, &when);
+        CHECK(ok);
+        printf("# N=%zu converged in %llu ms (virtual), %llu datagrams\n", n,
+               (unsigned long long)(when - t0), (unsigned long long)sim_datagrams(s));
+        for (size_t i = 0; i < n; i++)
+            CHECK_INT(membership_count(sim_view(s, i)), n);
+        CHECK_INT(failures_reported(s, n), 0);
+        sim_free(s);
+    }
+}
+
+static void test_kill_detected(void)
+{
+    size_t n = 20;
+    struct sim *s = sim_new(n, 7, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_kill(s, 5);
+    uint64_t t0 = sim_now(s), when = 0;
+    struct seen w = {5, MEMBER_FAILED};
+    CHECK(sim_run_until_pred(s, all_see, &w, 10, t0 + 30000, &when));
+    printf("# N=%zu: a killed member is listed failed by all others after %llu ms\n", n,
+           (unsigned long long)(when - t0));
+    /* Nobody else was ever declared failed. */
+    for (size_t j = 0; j < n; j++) {
+        if (j != 5)
+            CHECK(sim_all_see(s, j, MEMBER_ALIVE));
+    }
+    sim_free(s);
+}
+
+static void test_no_false_positives_under_loss(void)
+{
+    size_t n = 50;
+    struct sim *s = sim_new(n, 1234, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_set_loss(s, 0.05);
+    /* 1,000 probe periods. */
+    sim_run_until(s, sim_now(s) + 1000 * 500);
+    uint64_t suspects = 0;
+    for (size_t i = 0; i < n; i++)
+        suspects += sim_events(s, i)->count[MEMBERSHIP_SUSPECT];
+    printf("# N=%zu, 5%% loss, 1000 probe periods: %llu suspicions (all refuted), %llu failures\n",
+           n, (unsigned long long)suspects, (unsigned long long)failures_reported(s, n));
+    CHECK_INT(failures_reported(s, n), 0);
+    sim_set_loss(s, 0);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 10000, NULL));
+    sim_free(s);
+}
+
+static void test_freeze_refutes(void)
+{
+    size_t n = 10;
+    struct sim *s = sim_new(n, 99, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    /* Frozen for less than the suspicion timeout: suspected, then refutes when thawed. */
+    sim_freeze(s, 3, true);
+    struct seen w = {3, MEMBER_SUSPECT};
+    CHECK(sim_run_until_pred(s, all_see, &w, 10, sim_now(s) + 10000, NULL) ||
+          sim_events(s, 0)->count[MEMBERSHIP_SUSPECT] > 0);
+    sim_freeze(s, 3, false);
+    CHECK(sim_run_until_pred(s, converged, NULL, 10, sim_now(s) + 10000, NULL));
+    CHECK_INT(failures_reported(s, n), 0);
+    CHECK(membership_stats(sim_view(s, 3))->refutations > 0);
+    CHECK(membership_self(sim_view(s, 3))->incarnation > 0);
+    sim_free(s);
+}
+
+static void test_leave_is_not_failure(void)
+{
+    size_t n = 10;
+    struct sim *s = sim_new(n, 5, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_leave(s, 4);
+    struct seen w = {4, MEMBER_LEFT};
+    uint64_t t0 = sim_now(s), when = 0;
+    CHECK(sim_run_until_pred(s, all_see, &w, 10, t0 + 10000, &when));
+    printf("# N=%zu: a leave is seen by all after %llu ms\n", n, (unsigned long long)(when - t0));
+    /* And it stays "left": nobody suspects or fails it afterwards. */
+    sim_run_until(s, sim_now(s) + 30000);
+    CHECK(sim_all_see(s, 4, MEMBER_LEFT));
+    CHECK_INT(failures_reported(s, n), 0);
+    sim_free(s);
+}
+
+static void test_restart_same_name(void)
+{
+    size_t n = 8;
+    struct sim *s = sim_new(n, 77, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_kill(s, 6);
+    struct seen w = {6, MEMBER_FAILED};
+    CHECK(sim_run_until_pred(s, all_see, &w, 10, sim_now(s) + 30000, NULL));
+    uint64_t old_inc = membership_get(sim_view(s, 0), "node-6")->incarnation;
+    /* Same name, fresh process, starting again at incarnation 0. */
+    sim_start(s, 6, 0);
+    sim_join(s, 6, 1);
+    CHECK(sim_run_until_pred(s, converged, NULL, 10, sim_now(s) + 30000, NULL));
+    const struct member *x = membership_get(sim_view(s, 0), "node-6");
+    CHECK(x != NULL && x->incarnation > old_inc);
+    CHECK_INT(membership_count(sim_view(s, 0)), n); /* took over its entry, no duplicate */
+    sim_free(s);
+}
+
+static void test_partition_heals(void)
+{
+    size_t n = 10;
+    struct sim *s = sim_new(n, 2024, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_partition(s, 5);
+    struct seen w = {7, MEMBER_FAILED};
+    CHECK(sim_run_until_pred(s, all_see, &w, 50, sim_now(s) + 60000, NULL) ||
+          sim_state_of(s, 0, 7) == MEMBER_FAILED);
+    CHECK_INT(sim_state_of(s, 0, 7), MEMBER_FAILED);
+    CHECK_INT(sim_state_of(s, 7, 0), MEMBER_FAILED);
+    CHECK_INT(sim_state_of(s, 0, 1), MEMBER_ALIVE);
+    sim_partition(s, 0);
+    uint64_t t0 = sim_now(s), when = 0;
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, t0 + 120000, &when));
+    printf("# N=%zu: a 5|5 partition healed %llu ms after the links came back\n", n,
+           (unsigned long long)(when - t0));
+    sim_free(s);
+}
+
+static void test_name_conflict(void)
+{
+    size_t n = 4;
+    struct sim *s = sim_new(n, 3, NULL);
+    sim_start(s, 0, 0);
+    sim_start(s, 1, 0);
+    sim_start_named(s, 2, "node-1", 0); /* a second live node claims node-1 */
+    sim_start(s, 3, 0);
+    sim_join(s, 1, 0);
+    sim_run_until(s, sim_now(s) + 2000);
+    sim_join(s, 2, 0);
+    sim_join(s, 3, 0);
+    sim_run_until(s, sim_now(s) + 20000);
+    /* Both claimants hear of the other; node 0 keeps the first address; never merged. */
+    CHECK(sim_events(s, 0)->count[MEMBERSHIP_CONFLICT] > 0);
+    CHECK(sim_events(s, 1)->count[MEMBERSHIP_CONFLICT] > 0);
+    CHECK(sim_events(s, 2)->count[MEMBERSHIP_CONFLICT] > 0);
+    const struct member *x = membership_get(sim_view(s, 0), "node-1");
+    CHECK(x != NULL && x->addr.ip[2] == 1);
+    CHECK_INT(membership_count(sim_view(s, 0)), 3);
+    sim_free(s);
+}
+
+static void test_garbage_counted(void)
+{
+    struct membership_tuning t;
+    membership_tuning_lan(&t);
+    struct membership_config cfg = {.name = "solo", .seed = 1, .tuning = t};
+    uint8_t ip[4] = {127, 0, 0, 1};
+    proto_addr_set(&cfg.addr, ip, 4, 7946);
+    char err[128];
+    struct membership *m = membership_new(&cfg, NULL, 0, err, sizeof(err));
+    CHECK(m != NULL);
+    if (m == NULL)
+        return;
+    uint8_t junk[64];
+    srand(5);
+    for (int i = 0; i < 1000; i++) {
+        for (size_t j = 0; j < sizeof(junk); j++)
+            junk[j] = (uint8_t)rand();
+        membership_recv(m, 0, &cfg.addr, junk, (size_t)(i % 64));
+    }
+    CHECK_INT(membership_stats(m)->bad_datagrams, 1000);
+    CHECK_INT(membership_count(m), 1);
+    CHECK(membership_pushpull_merge(m, 0, junk, sizeof(junk), NULL) < 0);
+    CHECK_INT(membership_stats(m)->bad_pushpulls, 1);
+    membership_free(m);
+
+    cfg.name = "bad name";
+    CHECK(membership_new(&cfg, NULL, 0, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "member name") != NULL);
+}
+
+int main(void)
+{
+    RUN(test_garbage_counted);
+    RUN(test_converge);
+    RUN(test_kill_detected);
+    RUN(test_leave_is_not_failure);
+    RUN(test_freeze_refutes);
+    RUN(test_restart_same_name);
+    RUN(test_partition_heals);
+    RUN(test_name_conflict);
+    RUN(test_no_false_positives_under_loss);
+    return check_done();
+}
