@@ -17,7 +17,26 @@ struct daemon {
     struct gossip_uv *g;
     int signals;
     int closing;
+    const struct daemon_config *dc;
 };
+
+/* Compact JSON of v and a newline, malloc'd; takes the reference to v. */
+static char *json_line(json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (text == NULL)
+        return NULL;
+    size_t n = strlen(text);
+    char *line = realloc(text, n + 2);
+    if (line == NULL) {
+        free(text);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    return line;
+}
 
 static json_t *member_json(const struct member *x)
 {
@@ -49,19 +68,7 @@ char *daemon_members_json(struct membership *m, const char *self_role)
         if (o)
             json_array_append_new(arr, o);
     }
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    if (text == NULL)
-        return NULL;
-    size_t n = strlen(text);
-    char *line = realloc(text, n + 2);
-    if (line == NULL) {
-        free(text);
-        return NULL;
-    }
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    return line;
+    return json_line(arr);
 }
 
 static char *stats_json(struct daemon *d)
@@ -84,19 +91,7 @@ static char *stats_json(struct daemon *d)
         "pushpull_rejected", (json_int_t)gs->pushpull_rejected, "probes", (json_int_t)ms->probes,
         "probe_failures", (json_int_t)ms->probe_failures, "refutations",
         (json_int_t)ms->refutations, "conflicts", (json_int_t)ms->conflicts);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (text == NULL)
-        return NULL;
-    size_t n = strlen(text);
-    char *line = realloc(text, n + 2);
-    if (line == NULL) {
-        free(text);
-        return NULL;
-    }
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    return line;
+    return o ? json_line(o) : NULL;
 }
 
 static char *on_control(const char *request, void *arg)
@@ -125,6 +120,8 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_info("daemon", "%s: leaving the cluster", signum == SIGINT ? "SIGINT" : "SIGTERM");
     d->closing = 1;
+    if (d->dc->stop)
+        d->dc->stop(d->dc->service_arg);
     control_server_close(&d->control, NULL);
     gossip_uv_leave_and_close(d->g, on_gossip_closed, d);
 }
@@ -146,7 +143,15 @@ int daemon_run(const struct daemon_config *dc)
         log_error("daemon", "%s", err);
         control_server_close(&d->control, NULL);
         rc = 1;
+    } else if (dc->start && dc->start(dc->service_arg, &d->loop, d->g, err, sizeof(err)) < 0) {
+        log_error("daemon", "%s", err);
+        if (dc->stop)
+            dc->stop(dc->service_arg);
+        control_server_close(&d->control, NULL);
+        gossip_uv_leave_and_close(d->g, NULL, NULL);
+        rc = 1;
     } else {
+        d->dc = dc;
         uv_signal_init(&d->loop, &d->sigint);
         uv_signal_init(&d->loop, &d->sigterm);
         d->sigint.data = d->sigterm.data = d;

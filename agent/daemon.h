@@ -15,6 +15,13 @@ struct daemon_config {
     const char *state_dir;
     struct gossip_uv_config gossip;
     const struct keyring *keyring;
+    /* Optional services on the same loop (the agent's relay, the manager's API server).
+     * start runs once gossip is up; returning -1 (with err) stops the daemon with exit code 1.
+     * stop runs on SIGINT/SIGTERM (or after a failed start) and must uv_close every handle the
+     * service opened; the loop ends once they are closed. */
+    int (*start)(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err, size_t errlen);
+    void (*stop)(void *arg);
+    void *service_arg;
 };
 
 int daemon_run(const struct daemon_config *dc);

@@ -688,7 +688,10 @@ static void declare(struct membership *m, struct member *x, enum member_state s,
     }
 }
 
-static void on_dead(struct membership *m, uint64_t inc, struct proto_str name, uint64_t now)
+/* A dead (to = MEMBER_FAILED) or leave (to = MEMBER_LEFT) message about `name`. A failed member
+ * may still be marked left (it left while cut off); nothing overrides left. */
+static void on_gone(struct membership *m, uint64_t inc, struct proto_str name, enum member_state to,
+                    uint64_t now)
 {
     struct member *x = find_str(m, name);
     if (x == NULL || inc < x->incarnation)
@@ -698,26 +701,10 @@ static void on_dead(struct membership *m, uint64_t inc, struct proto_str name, u
             refute(m, inc, now);
         return;
     }
-    if (x->state == MEMBER_FAILED || x->state == MEMBER_LEFT)
+    if (x->state == MEMBER_LEFT || (to == MEMBER_FAILED && x->state == MEMBER_FAILED))
         return;
     x->incarnation = inc;
-    declare(m, x, MEMBER_FAILED, now);
-}
-
-static void on_leave(struct membership *m, uint64_t inc, struct proto_str name, uint64_t now)
-{
-    struct member *x = find_str(m, name);
-    if (x == NULL || inc < x->incarnation)
-        return;
-    if (x->self) {
-        if (!m->left)
-            refute(m, inc, now);
-        return;
-    }
-    if (x->state == MEMBER_LEFT)
-        return;
-    x->incarnation = inc;
-    declare(m, x, MEMBER_LEFT, now);
+    declare(m, x, to, now);
 }
 
 /* ---- probing -------------------------------------------------------------------------------- */
@@ -985,10 +972,10 @@ void membership_recv(struct membership *m, uint64_t now, const struct proto_addr
             on_suspect(m, g->u.suspect.incarnation, g->u.suspect.name, g->u.suspect.from, now);
             break;
         case GOSSIP_DEAD:
-            on_dead(m, g->u.dead.incarnation, g->u.dead.name, now);
+            on_gone(m, g->u.dead.incarnation, g->u.dead.name, MEMBER_FAILED, now);
             break;
         case GOSSIP_LEAVE:
-            on_leave(m, g->u.leave.incarnation, g->u.leave.name, now);
+            on_gone(m, g->u.leave.incarnation, g->u.leave.name, MEMBER_LEFT, now);
             break;
         }
     }
@@ -1220,7 +1207,7 @@ int membership_pushpull_merge(struct membership *m, uint64_t now, const uint8_t 
                                          .meta = g.meta};
                 on_alive(m, &a, now);
             }
-            on_leave(m, g.incarnation, g.name, now);
+            on_gone(m, g.incarnation, g.name, MEMBER_LEFT, now);
             break;
         case GOSSIP_STATE_SUSPECT:
         case GOSSIP_STATE_DEAD:

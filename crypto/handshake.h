@@ -20,7 +20,7 @@
  *   4 header bytes || the Noise handshake hash h. The agent answers msg3 only once it verified
  *   it, so it sends nothing keyed to a session until the manager proved it holds the keys.
  *
- * docs/PROTOCOL-crypto.md gives every hash/DH/HKDF step and why this is sound.
+ * docs/PROTOCOL.md (section 2.4) gives every hash/DH/HKDF step and why this is sound.
  *
  * Use: init, then loop { read exactly hs_expect() bytes (0 to start the initiator); hs_step();
  * send *outlen bytes of out if any } until HS_DONE or HS_ERROR, then hs_finish() to take the

@@ -1,9 +1,11 @@
 /*
  * swcrypto — set-up of the crypto module (libsodium 1.0.18) and its map. Pure code but for the
- * key files; names avoid libsodium's crypto_ prefix. docs/PROTOCOL-crypto.md gives every format.
+ * key files; names avoid libsodium's crypto_ prefix. docs/PROTOCOL.md (section 2) gives every
+ * format.
  *
  *   crypto/keyring.h    cluster keys: up to 8, one primary; install / use / remove
  *   crypto/seal.h       the sealed datagram envelope (gossip datagrams, beacons)
+ *   crypto/seal_sync.h  the same envelope for push-pull payloads over TCP (magic "SS")
  *   crypto/keypair.h    X25519 static keypairs (manager, agent)
  *   crypto/keyfile.h    key files in the state dir: text formats, atomic write, checked read
  *   crypto/token.h      the join token (SWARM1-...)

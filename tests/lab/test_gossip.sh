@@ -7,11 +7,12 @@
 #
 #   1. N agents, no --join: every agent lists every agent alive (time to converge is printed)
 #   2. an agent with another cluster's token never appears; its packets are counted as rejected
-#   3. a capture on the bridge holds no member name or label in clear
-#   4. kill -9 one agent: all others list it failed (detection time printed)
-#   5. SIGTERM another: all others list it left, never failed; it exits 0 within 2 s
-#   6. 5 % UDP loss on every host for GOSSIP_LOSS_SECONDS: nobody else is ever listed failed
-#   7. a killed agent restarted with the same name is listed alive again by all
+#   3. 100,000 garbage datagrams: counted and dropped; membership intact, agent responsive
+#   4. a capture on the bridge holds no member name or label in clear
+#   5. kill -9 one agent: all others list it failed (detection time printed)
+#   6. SIGTERM another: all others list it left, never failed; it exits 0 within 2 s
+#   7. 5 % UDP loss on every host for GOSSIP_LOSS_SECONDS: nobody else is ever listed failed
+#   8. a killed agent restarted with the same name is listed alive again by all
 set -euo pipefail
 
 SWARM=$(readlink -f "${1:?usage: test_gossip.sh PATH/TO/swarm}")
@@ -125,6 +126,17 @@ done
 ((rejected > 0)) || fail "no agent counted the intruder's beacons as rejected"
 ok "never listed, on either side; $rejected of its beacons rejected across the cluster"
 kill -TERM "$INTRUDER"
+
+step "100,000 garbage datagrams at agent 1"
+ip1=$(lab_ip 1)
+lab_exec 2 bash -c "exec 3>/dev/udp/$ip1/7946; for ((k = 0; k < 100000; k++)); do printf 'garbage %d' \$k >&3; done" ||
+    fail "could not send the garbage"
+s=$("$SWARM" members --state-dir "$LAB_DIR/a1" --stats) || fail "agent 1 no longer answers"
+junk=$(sed -n 's/.*"rejected_other":\([0-9]*\).*/\1/p' <<<"$s")
+((junk > 0)) || fail "agent 1 counted no rejected datagram: $s"
+converged || fail "membership changed under garbage"
+kill -0 "${AGENT_PID[1]}" || fail "agent 1 died"
+ok "agent 1 dropped and counted $junk of them, answers, and the membership is intact"
 
 step "nothing in clear on the wire"
 kill "$CAPTURE_PID"
