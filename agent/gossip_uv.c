@@ -16,9 +16,16 @@
 #define SEED_BACKOFF_MAX_MS 30000
 #define BEACON_RARE_MS 30000
 #define READ_CHUNK 65536
+/* A member that hears a beacon from someone new contacts it after a random delay below this,
+ * and only if gossip has not introduced them by then: 32 agents started together make a few
+ * dozen push-pulls instead of ~1,000, and a newcomer gets a few instead of one per member. A
+ * member that knows nobody yet contacts the first beacon it hears at once. */
+#define BEACON_CONTACT_JITTER_MS 400
+#define BEACON_CONTACTS_MAX 64
 
-/* Beacons at start: quick retries, then rarely. */
-static const uint32_t beacon_schedule_ms[] = {250, 500, 1000, 2000, 4000, 8000};
+/* Beacons at start: quick retries (agents started together miss each other's first beacon
+ * while they are still starting), then rarely. Delays between beacons. */
+static const uint32_t beacon_schedule_ms[] = {50, 100, 200, 400, 750, 1500, 3000, 6000};
 
 struct conn {
     struct gossip_uv *g;
@@ -45,6 +52,14 @@ struct seed {
     bool resolving;
 };
 
+/* A beacon's sender we mean to contact at due_ms (if still wanted then). */
+struct beacon_contact {
+    bool used;
+    char name[PROTO_NAME_MAX + 1];
+    struct proto_addr addr;
+    uint64_t incarnation, due_ms;
+};
+
 struct gossip_uv {
     uv_loop_t *loop;
     const struct keyring *kr;
@@ -56,7 +71,9 @@ struct gossip_uv {
 
     uv_udp_t udp, mcast;
     uv_tcp_t listener;
-    uv_timer_t timer, beacon_timer, seed_timer;
+    uv_timer_t timer, beacon_timer, seed_timer, contact_timer;
+    struct beacon_contact contacts[BEACON_CONTACTS_MAX];
+    uint64_t rng;
     bool mcast_open;
     struct sockaddr_in mcast_dest;
     unsigned beacon_step;
@@ -294,6 +311,66 @@ static void on_gossip_datagram(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     reschedule(g);
 }
 
+static void on_contact_timer(uv_timer_t *t);
+
+static void arm_contact_timer(struct gossip_uv *g)
+{
+    uint64_t due = UINT64_MAX, now = now_ms();
+    for (size_t i = 0; i < BEACON_CONTACTS_MAX; i++) {
+        if (g->contacts[i].used && g->contacts[i].due_ms < due)
+            due = g->contacts[i].due_ms;
+    }
+    if (due != UINT64_MAX && !g->closing)
+        uv_timer_start(&g->contact_timer, on_contact_timer, due > now ? due - now : 0, 0);
+}
+
+static void schedule_contact(struct gossip_uv *g, const struct beacon *b)
+{
+    struct beacon_contact *free_slot = NULL;
+    for (size_t i = 0; i < BEACON_CONTACTS_MAX; i++) {
+        struct beacon_contact *c = &g->contacts[i];
+        if (c->used && proto_str_eq(b->name, c->name))
+            return; /* already on its way */
+        if (!c->used && free_slot == NULL)
+            free_slot = c;
+    }
+    if (free_slot == NULL)
+        return; /* a flood of strangers: the next beacon will ask again */
+    /* Alone and not already contacting anyone: no reason to wait. */
+    bool first = membership_count(g->m) == 1 && g->nconns == 0;
+    for (size_t i = 0; first && i < BEACON_CONTACTS_MAX; i++)
+        first = !g->contacts[i].used;
+    g->rng = g->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    free_slot->used = true;
+    proto_str_copy(b->name, free_slot->name, sizeof(free_slot->name));
+    free_slot->addr = b->addr;
+    free_slot->incarnation = b->incarnation;
+    free_slot->due_ms = now_ms() + (first ? 0 : (g->rng >> 33) % BEACON_CONTACT_JITTER_MS);
+    arm_contact_timer(g);
+}
+
+static void on_contact_timer(uv_timer_t *t)
+{
+    struct gossip_uv *g = t->data;
+    uint64_t now = now_ms();
+    for (size_t i = 0; i < BEACON_CONTACTS_MAX; i++) {
+        struct beacon_contact *c = &g->contacts[i];
+        if (!c->used || c->due_ms > now)
+            continue;
+        c->used = false;
+        /* Ask again: gossip may have introduced us meanwhile. */
+        if (membership_beacon_wanted(g->m, now, c->name, strlen(c->name), &c->addr,
+                                     c->incarnation)) {
+            char a[64];
+            gossip_format_addr(&c->addr, a, sizeof(a));
+            log_info("gossip", "beacon from %s addr=%s: exchanging state", c->name, a);
+            membership_join(g->m, &c->addr);
+        }
+    }
+    arm_contact_timer(g);
+    reschedule(g);
+}
+
 static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                       unsigned flags)
 {
@@ -312,12 +389,8 @@ static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const str
     }
     if (proto_str_eq(b.name, g->name) && proto_addr_eq(&b.addr, &g->self_addr))
         return; /* our own, looped back */
-    if (membership_on_beacon(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation)) {
-        char a[64];
-        gossip_format_addr(&b.addr, a, sizeof(a));
-        log_info("gossip", "beacon from %.*s addr=%s: exchanging state", (int)b.name.len,
-                 b.name.ptr, a);
-    }
+    if (membership_beacon_wanted(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation))
+        schedule_contact(g, &b);
     reschedule(g);
 }
 
@@ -716,6 +789,7 @@ static void close_all(struct gossip_uv *g)
     close_handle(g, (uv_handle_t *)&g->timer);
     close_handle(g, (uv_handle_t *)&g->beacon_timer);
     close_handle(g, (uv_handle_t *)&g->seed_timer);
+    close_handle(g, (uv_handle_t *)&g->contact_timer);
     for (struct conn *c = g->conns; c; c = c->next)
         conn_close(c, false);
 }
@@ -792,6 +866,10 @@ struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config
     uv_timer_init(loop, &g->seed_timer);
     g->seed_timer.data = g;
     g->handles_open++;
+    uv_timer_init(loop, &g->contact_timer);
+    g->contact_timer.data = g;
+    g->handles_open++;
+    g->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)g;
     rc = uv_udp_bind(&g->udp, (const struct sockaddr *)&ss, 0);
     if (rc == 0) {
         what = "TCP";

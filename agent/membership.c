@@ -12,11 +12,12 @@
  * Dissemination. Updates (alive, suspect, dead, leave) wait in a broadcast queue, one entry per
  * member (a newer update replaces an older one), and ride piggy-back on every datagram we send
  * — pings, acks, ping-reqs — plus a gossip round to `gossip_nodes` random members every gossip
- * interval. Each is sent retransmit_mult * ceil(log10(n + 1)) times, least-sent first. A
- * periodic push-pull (full state over TCP, done by the caller) with one random member repairs
- * whatever gossip missed; a push-pull with a random *failed* member every reconnect interval
- * heals a partition once it is gone (as serf's reconnect does; plain SWIM never talks to a
- * member it declared dead, so two halves of a healed partition would stay apart).
+ * interval, and at once (at most every EAGER_GOSSIP_MS) when news is queued. Each is sent
+ * retransmit_mult * ceil(log10(n + 1)) times, least-sent first. A periodic push-pull (full state
+ * over TCP, done by the caller) with one random member repairs whatever gossip missed; a push-pull
+ * with a random *failed* member every reconnect interval heals a partition once it is gone (as
+ * serf's reconnect does; plain SWIM never talks to a member it declared dead, so two halves of a
+ * healed partition would stay apart).
  *
  * Lifeguard, three changes:
  *  - Local health awareness: a member that misses acks and nacks it should have had is probably
@@ -56,6 +57,9 @@
 #define BCAST_MAX 4096    /* queued updates; the oldest most-sent one goes first */
 #define CONFLICT_REPORT_MS 30000
 #define REAP_CHECK_MS 1000
+/* News is gossiped at once (not at the next gossip interval), but no more than one round per
+ * EAGER_GOSSIP_MS: a burst of changes spreads in a few hops of network latency. */
+#define EAGER_GOSSIP_MS 20
 
 struct suspicion {
     uint64_t start_ms, min_ms, max_ms, deadline_ms;
@@ -122,6 +126,7 @@ struct membership {
     uint8_t *tx_included;
 
     uint64_t next_probe, next_gossip, next_pushpull, next_reconnect, next_reap;
+    uint64_t last_gossip;
 
     struct membership_stats st;
     uint8_t sendbuf[GOSSIP_PLAINTEXT_BUDGET];
@@ -462,6 +467,8 @@ static void bcast_enqueue(struct membership *m, enum gossip_type type, const str
         return;
     }
     m->bq_len++;
+    if (m->next_gossip > m->last_gossip + EAGER_GOSSIP_MS)
+        m->next_gossip = m->last_gossip + EAGER_GOSSIP_MS;
 }
 
 static int bcast_order(const void *a, const void *b)
@@ -1061,6 +1068,7 @@ void membership_tick(struct membership *m, uint64_t now)
     }
     if (now >= m->next_gossip) {
         m->next_gossip = now + m->t.gossip_interval_ms;
+        m->last_gossip = now;
         gossip_round(m, now);
     }
     if (now >= m->next_pushpull) {
@@ -1127,8 +1135,8 @@ void membership_join(struct membership *m, const struct proto_addr *addr)
         m->io.pushpull(m->io.ctx, addr, true);
 }
 
-int membership_on_beacon(struct membership *m, uint64_t now, const char *name, size_t name_len,
-                         const struct proto_addr *addr, uint64_t incarnation)
+int membership_beacon_wanted(struct membership *m, uint64_t now, const char *name, size_t name_len,
+                             const struct proto_addr *addr, uint64_t incarnation)
 {
     struct member *x = find(m, name, name_len);
     if (x && x->self) {
@@ -1139,7 +1147,6 @@ int membership_on_beacon(struct membership *m, uint64_t now, const char *name, s
     if (x && (x->state == MEMBER_ALIVE || x->state == MEMBER_SUSPECT) &&
         incarnation <= x->incarnation)
         return 0;
-    membership_join(m, addr);
     return 1;
 }
 

@@ -146,10 +146,13 @@ uint64_t membership_next_deadline(const struct membership *m);
 /* Contact a seed (or a member heard by beacon): asks io->pushpull with join = true. */
 void membership_join(struct membership *m, const struct proto_addr *addr);
 
-/* A beacon from name at addr: starts a push-pull if the name is new, or failed, or known at
- * an older incarnation. Returns 1 if it did. */
-int membership_on_beacon(struct membership *m, uint64_t now_ms, const char *name, size_t name_len,
-                         const struct proto_addr *addr, uint64_t incarnation);
+/* A beacon from name at addr: returns 1 if we should contact it (membership_join) — the name
+ * is new, or failed or left, or known at an older incarnation — else 0. Calls nothing; the
+ * caller delays the contact by a random jitter and asks again then, so that members hearing
+ * one beacon together do not all push-pull with it (gossip tells the rest). A beacon with our
+ * own name from another address is reported as a name conflict. */
+int membership_beacon_wanted(struct membership *m, uint64_t now_ms, const char *name,
+                             size_t name_len, const struct proto_addr *addr, uint64_t incarnation);
 
 /* Push-pull: encodes our full state into buf[0..cap) (*len). 0 or a PROTO_ERR_* code. */
 int membership_pushpull_encode(struct membership *m, bool join, uint8_t *buf, size_t cap,
