@@ -153,7 +153,7 @@ int main(int argc, char **argv)
         return usage_error(NULL, msg);
     }
 
-    struct flag_value values[32];
+    struct flag_value values[64];
     if (c->nflags > sizeof(values) / sizeof(values[0])) {
         fprintf(stderr, "swarm %s: too many flags defined\n", c->name);
         return SWARM_EXIT_FAILURE;

@@ -1,5 +1,7 @@
 /* The manager's subcommands as the dispatcher sees them: flags, help texts, entry points. */
+#include "agent/gossip_uv.h"
 #include "manager/init_cmd.h"
+#include "manager/manage.h"
 #include "manager/manager.h"
 
 #include <http_parser.h>
@@ -31,11 +33,14 @@ static const struct flag_spec manage_flags[] = {
     {"state-dir", 0, FLAG_VALUE, "DIR", "keys made by `swarm init` (default /var/lib/swarm)"},
     {"host", 'H', FLAG_LIST, "URL",
      "serve the Docker API on unix://PATH or tcp://127.0.0.1:PORT\n(default "
-     "unix:///run/swarm.sock)"},
+     "unix:///run/swarm.sock, mode 0660)"},
     {"bind", 0, FLAG_VALUE, "ADDR:PORT", "gossip address, UDP and TCP (default 0.0.0.0:7946)"},
     {"advertise", 0, FLAG_VALUE, "ADDR[:PORT]", "address other members use to reach this one"},
     {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
     {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
+    {"name", 0, FLAG_VALUE, "NAME",
+     "member name (default: HOSTNAME-manager, so an agent on\n"
+     "the same host keeps the host name)"},
     {"strategy", 0, FLAG_VALUE, "NAME",
      "placement strategy: spread, binpack or random (default spread)"},
     {"filter", 'f', FLAG_LIST, "NAME",
@@ -44,6 +49,34 @@ static const struct flag_spec manage_flags[] = {
     {"cluster-opt", 0, FLAG_LIST, "KEY=VALUE",
      "swarm.overcommit=RATIO, swarm.createretry=N (as classic Swarm)"},
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
+    {"mcast-group", 0, FLAG_VALUE, "ADDR",
+     "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},
+    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of the beacon group (default 7947)"},
+    {"probe-interval", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 500ms)"},
+    {"probe-timeout", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 200ms)"},
+    {"suspicion-mult", 0, FLAG_VALUE, "N", "as for `swarm join` (default 3)"},
+    {"gossip-interval", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 200ms)"},
+    {"pushpull-interval", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 30s)"},
+    /* classic Swarm's manage flags, so old scripts run */
+    {"addr", 0, FLAG_VALUE, "ADDR[:PORT]", "classic Swarm's name for --advertise"},
+    {"tls", 0, FLAG_BOOL, NULL, "classic Swarm TLS flags: refused until TLS is built"},
+    {"tlsverify", 0, FLAG_BOOL, NULL, "(refused until TLS is built)"},
+    {"tlscacert", 0, FLAG_VALUE, "FILE", "(refused until TLS is built)"},
+    {"tlscert", 0, FLAG_VALUE, "FILE", "(refused until TLS is built)"},
+    {"tlskey", 0, FLAG_VALUE, "FILE", "(refused until TLS is built)"},
+    {"heartbeat", 0, FLAG_VALUE, "DURATION", "classic Swarm; ignored with a warning (gossip)"},
+    {"engine-refresh-min-interval", 0, FLAG_VALUE, "DURATION", "classic Swarm; ignored"},
+    {"engine-refresh-max-interval", 0, FLAG_VALUE, "DURATION", "classic Swarm; ignored"},
+    {"engine-failure-retry", 0, FLAG_VALUE, "N", "classic Swarm; ignored"},
+    {"discovery-opt", 0, FLAG_LIST, "KEY=VALUE", "classic Swarm; ignored"},
+    {"replication", 0, FLAG_BOOL, NULL, "classic Swarm; ignored (one manager)"},
+    {"api-enable-cors", 0, FLAG_BOOL, NULL, "classic Swarm; ignored"},
+    {"cors", 0, FLAG_BOOL, NULL, "classic Swarm; ignored"},
+    {"cluster-driver", 'c', FLAG_VALUE, "NAME", "classic Swarm; only swarm exists; ignored"},
+    {"replication-ttl", 0, FLAG_VALUE, "DURATION", "classic Swarm; ignored (one manager)"},
+    {"engine-refresh-retry", 0, FLAG_VALUE, "N", "classic Swarm (deprecated); ignored"},
+    {"refresh-on-node-filter", 0, FLAG_BOOL, NULL, "classic Swarm; ignored"},
+    {"container-name-refresh-filter", 0, FLAG_VALUE, "NAME", "classic Swarm; ignored"},
 };
 
 const struct swarm_command manager_manage_command = {
@@ -54,10 +87,19 @@ const struct swarm_command manager_manage_command = {
                    "and docker, docker-compose or a Docker SDK drive every engine as one: new\n"
                    "containers are scheduled onto engines, every other call goes to the engine\n"
                    "that owns the object through that host's agent. TCP listeners other than\n"
-                   "loopback need TLS.",
+                   "loopback need TLS, which is not built yet, so they are refused.\n"
+                   "\n"
+                   "Built so far: /_ping, /version, and /info with every engine in the cluster\n"
+                   "(classic Swarm's per-node listing in `docker info`). Other endpoints answer\n"
+                   "501 \"not implemented yet\" until the relay to the engines lands.\n"
+                   "\n"
+                   "A discovery URL argument (token://, consul://...) and classic flags that\n"
+                   "gossip makes moot are accepted with a warning, so old scripts run.\n"
+                   "SIGINT or SIGTERM leaves the cluster and removes the unix sockets.",
     .flags = manage_flags,
     .nflags = sizeof(manage_flags) / sizeof(manage_flags[0]),
-    .planned = "the manager is not built yet",
+    .max_positional = 1,
+    .run = manage_run,
 };
 
 const char *manager_http_parser_version(void)

@@ -1,0 +1,72 @@
+/*
+ * api_cluster — the cluster as the Docker API describes it: one record per engine, built from a
+ * gossip member and its metadata (proto/meta.h) each time a request needs it. Until the relay
+ * brings each engine's state, a record holds only what gossip carries: identity, size,
+ * platform, labels, health.
+ *
+ * Ownership: struct api_cluster is the caller's (api_cluster_init / api_cluster_free); every
+ * string in it is owned by it. api_cluster_add copies what it is given.
+ */
+#ifndef SWARM_MANAGER_API_CLUSTER_H
+#define SWARM_MANAGER_API_CLUSTER_H
+
+#include "proto/meta.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The API version answered when no engine says (what Debian 12's dockerd 20.10 speaks), and the
+ * oldest one a client may ask for in a /vX.Y prefix (as dockerd 20.10). */
+#define API_DEFAULT_VERSION "1.41"
+#define API_MIN_VERSION "1.12"
+
+struct api_node {
+    char *name;        /* engine name (Docker's /info Name), else the member name */
+    char *member;      /* gossip member name */
+    char *id;          /* engine id, "" if unknown */
+    char *addr;        /* the member's gossip address, "ip:port" */
+    char *labels;      /* "k=v, ..." sorted: kernelversion, operatingsystem, the engine's labels */
+    char *api_version; /* engine API version, "" if unknown */
+    bool healthy;      /* gossip says alive; suspect or failed is unhealthy */
+    uint32_t cpus;
+    uint64_t memory;    /* bytes */
+    int64_t updated_at; /* unix seconds: when the manager last saw the member change state */
+};
+
+struct api_cluster {
+    struct api_node *nodes;
+    size_t n, cap;
+};
+
+/* One member, as api_cluster_add takes it. */
+struct api_member_in {
+    const char *member;
+    const char *addr;
+    bool healthy;
+    int64_t updated_at;
+    const struct meta *meta;
+};
+
+void api_cluster_init(struct api_cluster *c);
+void api_cluster_free(struct api_cluster *c);
+
+/* Adds one engine. Returns 0, or -1 when out of memory (nothing added). */
+int api_cluster_add(struct api_cluster *c, const struct api_member_in *m);
+
+/* Sorts the nodes by name in natural order (h2 before h10), as classic Swarm listed them. */
+void api_cluster_sort(struct api_cluster *c);
+
+/* The lowest valid engine API version among the nodes, or dflt when none has one. The pointer
+ * is into the cluster (or dflt). */
+const char *api_cluster_api_version(const struct api_cluster *c, const char *dflt);
+
+/* API versions are dotted decimals, "1.41": at most 4 parts of at most 5 digits. */
+bool api_version_valid(const char *v);
+/* <0, 0, >0 as a is older, equal, newer than b; both must be valid. */
+int api_version_cmp(const char *a, const char *b);
+
+/* strcmp, but runs of digits compare as numbers. */
+int api_natural_cmp(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * api_handlers — /_ping, /version and /info, answered by the manager itself.
+ *
+ * /info describes the cluster as one engine, as classic Swarm did (reference/classic-swarm.md
+ * §3): sums of the engines' CPUs and memory, the manager host's name and platform, and the
+ * per-node listing in SystemStatus that `docker info` prints and classic users' scripts parse.
+ * Containers and images are 0 for now: engine state reaches the manager through the relay
+ * (STATE frames), which is not wired in yet; until then the per-node counts are 0 too.
+ */
+#include "manager/api_handlers.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Compact JSON of v and a newline as the response body; takes the reference to v. */
+static void respond_json(struct api_response *resp, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    size_t n = text ? strlen(text) : 0;
+    char *body = text ? realloc(text, n + 2) : NULL;
+    if (body == NULL) {
+        free(text);
+        api_response_error(resp, 500, "out of memory");
+        return;
+    }
+    body[n] = '\n';
+    body[n + 1] = '\0';
+    api_response_set(resp, 200, "application/json", body, n + 1);
+}
+
+void api_handle_ping(const struct api_context *ctx, const struct api_request *req,
+                     struct api_response *resp)
+{
+    (void)ctx;
+    char *body = strdup("OK");
+    if (body == NULL) {
+        api_response_error(resp, 500, "out of memory");
+        return;
+    }
+    /* dockerd answers HEAD with an empty body (Content-Length: 0), GET with "OK". */
+    api_response_set(resp, 200, "text/plain; charset=utf-8", body, req->head ? 0 : 2);
+    resp->extra_headers = "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+                          "Pragma: no-cache\r\n";
+}
+
+void api_handle_version(const struct api_context *ctx, const struct api_request *req,
+                        const char *api_version, struct api_response *resp)
+{
+    (void)req;
+    char version[64];
+    snprintf(version, sizeof(version), "swarm/%s", nz(ctx->version));
+    /* Classic Swarm's shape: top-level fields, no Components (CLI 28 renders it as one
+     * "Engine" component). We are not written in Go: GoVersion says so. */
+    json_t *v = json_pack("{s:{s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "Platform",
+                          "Name", "swarm", "Version", version, "ApiVersion", api_version,
+                          "MinAPIVersion", API_MIN_VERSION, "GitCommit", nz(ctx->git_commit),
+                          "GoVersion", "n/a", "Os", "linux", "Arch", nz(ctx->host.goarch),
+                          "KernelVersion", nz(ctx->host.kernel), "Experimental", 0);
+    respond_json(resp, v);
+}
+
+void api_bytes_size(uint64_t bytes, char *buf, size_t cap)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double size = (double)bytes;
+    size_t u = 0;
+    while (size >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        size /= 1024.0;
+        u++;
+    }
+    snprintf(buf, cap, "%.4g %s", size, units[u]);
+}
+
+/* RFC 3339 in UTC, as Go's time.RFC3339 prints it. */
+static void rfc3339(int64_t t, char *buf, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, cap, "1970-01-01T00:00:00Z");
+}
+
+static int status_pair(json_t *arr, const char *k, const char *v)
+{
+    return json_array_append_new(arr, json_pack("[s, s]", k, v));
+}
+
+/* classic Swarm's SystemStatus: Role, Strategy, Filters, Nodes, then per node its lines. */
+static json_t *system_status(const struct api_context *ctx, const struct api_cluster *c)
+{
+    json_t *s = json_array();
+    char buf[512];
+    int bad = 0;
+    bad |= status_pair(s, "Role", "primary");
+    bad |= status_pair(s, "Strategy", nz(ctx->strategy));
+    bad |= status_pair(s, "Filters", nz(ctx->filters));
+    snprintf(buf, sizeof(buf), "%zu", c->n);
+    bad |= status_pair(s, "Nodes", buf);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct api_node *n = &c->nodes[i];
+        snprintf(buf, sizeof(buf), " %s", n->name);
+        bad |= status_pair(s, buf, n->addr);
+        bad |= status_pair(s, "  └ ID", n->id);
+        bad |= status_pair(s, "  └ Status", n->healthy ? "Healthy" : "Unhealthy");
+        /* Classic Swarm gave the breakdown only for healthy nodes. */
+        bad |= status_pair(s, "  └ Containers",
+                           n->healthy ? "0 (0 Running, 0 Paused, 0 Stopped)" : "0");
+        snprintf(buf, sizeof(buf), "0 / %" PRIu32, n->cpus);
+        bad |= status_pair(s, "  └ Reserved CPUs", buf);
+        char total[32];
+        api_bytes_size(n->memory, total, sizeof(total));
+        snprintf(buf, sizeof(buf), "0 B / %s", total);
+        bad |= status_pair(s, "  └ Reserved Memory", buf);
+        bad |= status_pair(s, "  └ Labels", n->labels);
+        rfc3339(n->updated_at, buf, sizeof(buf));
+        bad |= status_pair(s, "  └ UpdatedAt", buf);
+        bad |= status_pair(s, "  └ ServerVersion", n->api_version);
+    }
+    if (bad) {
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+void api_handle_info(const struct api_context *ctx, const struct api_request *req,
+                     struct api_response *resp)
+{
+    (void)req;
+    struct api_cluster c;
+    api_cluster_init(&c);
+    if (ctx->snapshot && ctx->snapshot(ctx->arg, &c) < 0) {
+        api_cluster_free(&c);
+        api_response_error(resp, 500, "swarm: cannot read the cluster view");
+        return;
+    }
+    api_cluster_sort(&c);
+    uint64_t ncpu = 0, mem = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        if (!c.nodes[i].healthy)
+            continue;
+        ncpu += c.nodes[i].cpus;
+        mem += c.nodes[i].memory;
+    }
+    char version[64];
+    snprintf(version, sizeof(version), "swarm/%s", nz(ctx->version));
+    json_t *status = system_status(ctx, &c);
+    api_cluster_free(&c);
+    if (status == NULL) {
+        api_response_error(resp, 500, "out of memory");
+        return;
+    }
+    json_t *info = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:n, s:o, s:{s:[], s:[], s:n, s:[]}, s:I, s:I, s:s, "
+        "s:[], s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:b, "
+        "s:{s:s, s:s, s:s, s:b, s:s, s:n}, s:[], s:n}",
+        "ID", nz(ctx->host.id), "Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
+        "ContainersStopped", 0, "Images", 0, "Driver", "", "DriverStatus", "SystemStatus", status,
+        "Plugins", "Volume", "Network", "Authorization", "Log", "NCPU", (json_int_t)ncpu,
+        "MemTotal", (json_int_t)mem, "Name", nz(ctx->host.name), "Labels", "ExperimentalBuild", 0,
+        "ServerVersion", version, "OperatingSystem", nz(ctx->host.os), "OSType", "linux",
+        "Architecture", nz(ctx->host.arch), "KernelVersion", nz(ctx->host.kernel),
+        "NEventsListener", 0, "Debug", 0, "DockerRootDir", "", "LiveRestoreEnabled", 0, "Swarm",
+        "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive", "ControlAvailable", 0, "Error",
+        "", "RemoteManagers", "SecurityOptions", "Warnings");
+    respond_json(resp, info);
+}

@@ -1,0 +1,61 @@
+/*
+ * api_router — which answer a Docker API request gets: strips an optional /vX.Y prefix, checks
+ * the version against the cluster's, and calls the handler for the path, or answers with a
+ * Docker-style error. Pure but for the context's callbacks: no socket, no clock of its own, so
+ * the fuzz target runs it on any parsed request.
+ *
+ *   HEAD|GET /_ping   GET /version   GET /info            (api_handlers.c)
+ *   a path of the Docker Engine API not built yet         501 "swarm: GET /x is not implemented
+ * yet" any other path, or a method the path does not take   404 "page not found: GET /x" /vX.Y
+ * newer than the cluster's API version            400 "client version X is too new. ..." /vX.Y
+ * older than API_MIN_VERSION                      400 "client version X is too old. ..." a
+ * connection upgrade (attach / exec hijack)           501, and the server closes after it
+ *
+ * The cluster's API version — the lowest of its engines', API_DEFAULT_VERSION when none says —
+ * is also the Api-Version header of every response.
+ *
+ * Ownership: the context and what it points to are the caller's and must outlive the server.
+ * Its callbacks run on the loop thread, one request at a time.
+ */
+#ifndef SWARM_MANAGER_API_ROUTER_H
+#define SWARM_MANAGER_API_ROUTER_H
+
+#include "manager/api_cluster.h"
+#include "manager/api_http.h"
+
+#define API_VERSION_MAX 24 /* longest valid X.Y version text (4 parts of 5 digits) + NUL */
+
+/* The manager's own host, as /info and /version describe it. */
+struct api_host {
+    const char *name;   /* host name: /info Name */
+    const char *id;     /* /info ID */
+    const char *os;     /* /info OperatingSystem (os-release PRETTY_NAME) */
+    const char *kernel; /* KernelVersion (uname -r) */
+    const char *arch;   /* /info Architecture, uname -m ("x86_64") */
+    const char *goarch; /* /version Arch, Go's name ("amd64") */
+};
+
+struct api_context {
+    const char *version;    /* swarm's version, "0.1.0"; Server "swarm/0.1.0" */
+    const char *git_commit; /* /version GitCommit */
+    struct api_host host;
+    const char *strategy; /* "spread", "binpack" or "random" */
+    const char *filters;  /* "health, port, ..." in the order applied */
+    /* Fills an initialised cluster with the engines the manager knows now; returns 0, or -1
+     * (then /info answers 500). NULL: a cluster with no engine. */
+    int (*snapshot)(void *arg, struct api_cluster *out);
+    /* The cluster's API version, or NULL for API_DEFAULT_VERSION. Called for every request,
+     * so it must be cheap; the string must stay valid until the next call. NULL: default. */
+    const char *(*api_version)(void *arg);
+    void *arg;
+};
+
+/* The Api-Version every response carries: the context's, or API_DEFAULT_VERSION. */
+const char *api_router_version(const struct api_context *ctx);
+
+/* Answers req into resp (the caller frees it with api_response_free) and sets *api_version to
+ * the Api-Version to send (valid until the next call into the context). */
+void api_route(const struct api_context *ctx, const struct api_request *req,
+               struct api_response *resp, const char **api_version);
+
+#endif

@@ -1,0 +1,621 @@
+/*
+ * api_server — listeners and connections for the Docker API (see api_server.h).
+ *
+ * A connection's life: READ (bytes go through api_http until a request is complete) → WRITE
+ * (reading stopped, the answer in flight) → READ again, or, when the answer said
+ * `Connection: close`, LINGER (our side shut down, the client's leftovers drained) → closed.
+ * One timer per connection covers whichever phase it is in. A connection is freed only in the
+ * close callback of its last handle; a write still pending then is cancelled by libuv first,
+ * and its callback frees the buffer.
+ */
+#include "manager/api_server.h"
+
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+union stream {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+};
+
+struct listener {
+    union stream h;
+    struct api_server *srv;
+    enum api_endpoint_kind kind;
+    char path[108];
+    char text[160];
+};
+
+enum phase { PHASE_READ, PHASE_WRITE, PHASE_LINGER };
+
+struct conn {
+    union stream h;
+    uv_timer_t timer;
+    uv_shutdown_t shutdown;
+    struct api_server *srv;
+    struct conn *prev, *next;
+    struct api_http http;
+    enum phase phase;
+    int handles;     /* open handles: the stream and the timer */
+    bool closing;    /* uv_close called */
+    bool reading;    /* uv_read_start in force */
+    bool timing_req; /* the timer counts API_SERVER_REQUEST_MS for a request in progress */
+    bool close_after;
+    size_t len, off; /* unframed bytes buf[off..len) */
+    char buf[API_SERVER_READ_BUF];
+};
+
+struct write_req {
+    uv_write_t req;
+    struct conn *c;
+    char *data;
+};
+
+struct api_server {
+    uv_loop_t *loop;
+    const struct api_context *ctx;
+    struct listener listeners[API_SERVER_MAX_LISTENERS];
+    size_t nlisteners;
+    struct conn *conns;
+    size_t nconns;
+    unsigned max_conns;
+    uint32_t idle_ms, request_ms;
+    int open_handles; /* listeners + connection handles not yet closed */
+    bool closing;
+    void (*on_closed)(void *arg);
+    void *closed_arg;
+    char server_header[64];
+    struct api_server_stats stats;
+};
+
+/* ---- endpoints ---- */
+
+static bool loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+    return IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+}
+
+int api_endpoint_parse(const char *text, struct api_endpoint *ep, char *err, size_t errlen)
+{
+    memset(ep, 0, sizeof(*ep));
+    snprintf(ep->text, sizeof(ep->text), "%s", text);
+    if (strncmp(text, "unix://", 7) == 0) {
+        const char *path = text + 7;
+        if (path[0] != '/') {
+            snprintf(err, errlen, "-H %s: the socket path must be absolute (unix:///run/x.sock)",
+                     text);
+            return -1;
+        }
+        if (strlen(path) >= sizeof(ep->path)) {
+            snprintf(err, errlen, "-H %.100s...: the socket path is longer than %zu bytes", text,
+                     sizeof(ep->path) - 1);
+            return -1;
+        }
+        ep->kind = API_ENDPOINT_UNIX;
+        snprintf(ep->path, sizeof(ep->path), "%s", path);
+        return 0;
+    }
+    if (strncmp(text, "tcp://", 6) != 0) {
+        snprintf(err, errlen, "-H %s: expected unix://PATH or tcp://ADDR:PORT", text);
+        return -1;
+    }
+    const char *hp = text + 6;
+    char host[64];
+    const char *port_text = NULL;
+    if (hp[0] == '[') {
+        const char *end = strchr(hp, ']');
+        if (end == NULL || (size_t)(end - hp - 1) >= sizeof(host) || (end[1] && end[1] != ':'))
+            goto bad;
+        memcpy(host, hp + 1, (size_t)(end - hp - 1));
+        host[end - hp - 1] = '\0';
+        port_text = end[1] ? end + 2 : NULL;
+    } else {
+        const char *colon = strrchr(hp, ':');
+        size_t hl = colon ? (size_t)(colon - hp) : strlen(hp);
+        if (hl >= sizeof(host))
+            goto bad;
+        memcpy(host, hp, hl);
+        host[hl] = '\0';
+        port_text = colon ? colon + 1 : NULL;
+    }
+    unsigned long port = API_SERVER_TCP_DEFAULT_PORT;
+    if (port_text) {
+        char *end;
+        port = strtoul(port_text, &end, 10);
+        if (*port_text == '\0' || *end != '\0' || port == 0 || port > 65535)
+            goto bad;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    ep->kind = API_ENDPOINT_TCP;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ep->addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ep->addr;
+    if (uv_ip4_addr(host, (int)port, a4) != 0 && uv_ip6_addr(host, (int)port, a6) != 0)
+        goto bad;
+    if (!loopback(&ep->addr)) {
+        snprintf(err, errlen,
+                 "-H %s: serving the Docker API on a non-loopback TCP address needs TLS, which "
+                 "swarm does not have yet; use unix://PATH, or tcp://127.0.0.1:PORT with an "
+                 "SSH tunnel",
+                 text);
+        return -1;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "-H %s: expected tcp://ADDR:PORT with a numeric loopback address", text);
+    return -1;
+}
+
+/* ---- connections ---- */
+
+static void maybe_finished(struct api_server *s)
+{
+    if (!s->closing || s->open_handles > 0)
+        return;
+    void (*cb)(void *) = s->on_closed;
+    void *arg = s->closed_arg;
+    free(s);
+    if (cb)
+        cb(arg);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct api_server *s = c->srv;
+    s->open_handles--;
+    if (--c->handles > 0)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    api_http_free(&c->http);
+    free(c);
+    maybe_finished(s);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->phase == PHASE_READ && api_http_in_request(&c->http))
+        c->srv->stats.abandoned++;
+    uv_close(&c->h.handle, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void on_timer(uv_timer_t *t);
+static void process(struct conn *c);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+static void arm_timer(struct conn *c, uint32_t ms)
+{
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    /* Reading happens only once every framed byte is consumed (see process), so the whole
+     * buffer is free; while lingering it is a scratch area for discarded bytes. */
+    buf->base = c->buf + c->len;
+    buf->len = sizeof(c->buf) - c->len;
+}
+
+static void read_start(struct conn *c)
+{
+    if (!c->reading && !c->closing && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+static void read_stop(struct conn *c)
+{
+    if (c->reading) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+    }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    /* Drain what the client still sends until it closes, or the linger time is up. */
+    c->len = c->off = 0;
+    read_start(c);
+}
+
+static void linger(struct conn *c)
+{
+    c->phase = PHASE_LINGER;
+    arm_timer(c, API_SERVER_LINGER_MS);
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown) < 0)
+        conn_close(c);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct conn *c = wr->c;
+    free(wr->data);
+    free(wr);
+    if (c->closing)
+        return; /* cancelled by the close */
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->close_after) {
+        linger(c);
+        return;
+    }
+    api_http_next(&c->http);
+    c->phase = PHASE_READ;
+    c->timing_req = false;
+    arm_timer(c, c->srv->idle_ms);
+    process(c); /* a pipelined request may already wait in the buffer */
+}
+
+/* Sends resp; reading stays stopped until it is written. */
+static void send_response(struct conn *c, const struct api_response *resp, const char *api_version,
+                          bool head, bool close)
+{
+    struct api_http_common common = {
+        .api_version = api_version,
+        .server = c->srv->server_header,
+        .head = head,
+        .close = close,
+        .now = time(NULL),
+    };
+    read_stop(c);
+    size_t len = 0;
+    char *data = api_http_format(resp, &common, &len);
+    struct write_req *wr = data ? malloc(sizeof(*wr)) : NULL;
+    if (wr == NULL) {
+        free(data);
+        log_error("api", "out of memory answering a request: closing the connection");
+        conn_close(c);
+        return;
+    }
+    wr->c = c;
+    wr->data = data;
+    c->phase = PHASE_WRITE;
+    c->close_after = close;
+    arm_timer(c, c->srv->request_ms);
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    if (uv_write(&wr->req, &c->h.stream, &b, 1, on_written) < 0) {
+        free(data);
+        free(wr);
+        conn_close(c);
+    }
+}
+
+/* A Docker-style error, then close: the stream can no longer be trusted to be framed. */
+static void send_error_close(struct conn *c, int status, const char *msg)
+{
+    struct api_response resp = {0};
+    api_response_error(&resp, status, "%s", msg);
+    send_response(c, &resp, api_router_version(c->srv->ctx), false, true);
+    api_response_free(&resp);
+}
+
+static void answer(struct conn *c, const struct api_request *req)
+{
+    struct api_response resp = {0};
+    const char *api_version = NULL;
+    c->srv->stats.requests++;
+    api_route(c->srv->ctx, req, &resp, &api_version);
+    /* After an upgrade request the bytes that follow are not HTTP: answer, then close. */
+    bool close = !req->keep_alive || req->upgrade || c->srv->closing;
+    log_debug("api", "%s %s -> %d", req->method, req->path, resp.status);
+    send_response(c, &resp, api_version, req->head, close);
+    api_response_free(&resp);
+}
+
+/* Frames buffered bytes: answers one complete request, or asks for more. */
+static void process(struct conn *c)
+{
+    if (c->closing || c->phase != PHASE_READ)
+        return;
+    size_t used = 0;
+    enum api_http_result r = api_http_feed(&c->http, c->buf + c->off, c->len - c->off, &used);
+    c->off += used;
+    switch (r) {
+    case API_HTTP_REQUEST:
+        answer(c, api_http_request(&c->http));
+        return;
+    case API_HTTP_ERROR:
+        c->srv->stats.bad++;
+        log_debug("api", "bad request -> %d %s", api_http_error_status(&c->http),
+                  api_http_error_message(&c->http));
+        send_error_close(c, api_http_error_status(&c->http), api_http_error_message(&c->http));
+        return;
+    case API_HTTP_MORE:
+        c->len = c->off = 0;
+        if (api_http_in_request(&c->http) && !c->timing_req) {
+            c->timing_req = true;
+            arm_timer(c, c->srv->request_ms);
+        }
+        read_start(c);
+        return;
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct conn *c = st->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        /* EOF or an error: whatever was in progress is abandoned. */
+        conn_close(c);
+        return;
+    }
+    if (c->phase == PHASE_LINGER)
+        return; /* discarded */
+    c->len += (size_t)nread;
+    process(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (c->closing)
+        return;
+    if (c->phase == PHASE_READ && api_http_in_request(&c->http)) {
+        c->srv->stats.timeouts++;
+        send_error_close(c, 408, "timed out reading the request");
+        return;
+    }
+    if (c->phase != PHASE_LINGER)
+        c->srv->stats.timeouts++;
+    conn_close(c);
+}
+
+static void discard_closed(uv_handle_t *h)
+{
+    struct api_server *s = h->data;
+    free(h);
+    s->open_handles--;
+    maybe_finished(s);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct api_server *s = l->srv;
+    if (status < 0 || s->closing)
+        return;
+    if (s->nconns >= s->max_conns + API_SERVER_REJECT_SLACK) {
+        /* Far over the limit: not even an answer. */
+        union stream *h = malloc(sizeof(*h));
+        if (h == NULL)
+            return;
+        if (l->kind == API_ENDPOINT_UNIX)
+            uv_pipe_init(s->loop, &h->pipe, 0);
+        else
+            uv_tcp_init(s->loop, &h->tcp);
+        h->handle.data = s;
+        s->open_handles++;
+        uv_accept(server, &h->stream);
+        s->stats.rejected++;
+        uv_close(&h->handle, discard_closed);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->srv = s;
+    if (l->kind == API_ENDPOINT_UNIX)
+        uv_pipe_init(s->loop, &c->h.pipe, 0);
+    else
+        uv_tcp_init(s->loop, &c->h.tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->h.handle.data = c;
+    c->timer.data = c;
+    c->handles = 2;
+    s->open_handles += 2;
+    api_http_init(&c->http);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(server, &c->h.stream) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (l->kind == API_ENDPOINT_TCP)
+        uv_tcp_nodelay(&c->h.tcp, 1);
+    if (s->nconns > s->max_conns) {
+        s->stats.rejected++;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "swarm: too many connections (limit %u); try again later",
+                 s->max_conns);
+        send_error_close(c, 503, msg);
+        return;
+    }
+    s->stats.accepted++;
+    arm_timer(c, s->idle_ms);
+    read_start(c);
+}
+
+/* ---- listeners ---- */
+
+static void listener_closed(uv_handle_t *h)
+{
+    struct listener *l = h->data;
+    struct api_server *s = l->srv;
+    s->open_handles--;
+    maybe_finished(s);
+}
+
+/* 1 if a server answers at path. */
+static int somebody_listens(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    return rc == 0;
+}
+
+static int listen_unix(struct api_server *s, struct listener *l, const struct api_endpoint *ep,
+                       unsigned mode, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(ep->path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "-H %s: %s exists and is not a socket; not replacing it",
+                     ep->text, ep->path);
+            return -1;
+        }
+        if (somebody_listens(ep->path)) {
+            snprintf(err, errlen, "-H %s: another process already serves on %s", ep->text,
+                     ep->path);
+            return -1;
+        }
+        unlink(ep->path); /* stale: left by a process that did not exit cleanly */
+    }
+    uv_pipe_init(s->loop, &l->h.pipe, 0);
+    l->h.handle.data = l;
+    s->open_handles++;
+    /* Created with the final mode: no moment when others could connect. */
+    mode_t old = umask(0777 & ~mode);
+    int rc = uv_pipe_bind(&l->h.pipe, ep->path);
+    umask(old);
+    if (rc == 0) {
+        snprintf(l->path, sizeof(l->path), "%s", ep->path);
+        if (chmod(ep->path, mode) < 0)
+            rc = uv_translate_sys_error(errno);
+    }
+    if (rc == 0)
+        rc = uv_listen(&l->h.stream, 128, on_connection);
+    if (rc < 0) {
+        snprintf(err, errlen, "-H %s: cannot listen on %s: %s", ep->text, ep->path,
+                 uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int listen_tcp(struct api_server *s, struct listener *l, const struct api_endpoint *ep,
+                      char *err, size_t errlen)
+{
+    uv_tcp_init(s->loop, &l->h.tcp);
+    l->h.handle.data = l;
+    s->open_handles++;
+    int rc = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)&ep->addr, 0);
+    if (rc == 0)
+        rc = uv_listen(&l->h.stream, 128, on_connection);
+    if (rc < 0) {
+        snprintf(err, errlen, "-H %s: cannot listen: %s", ep->text, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+struct api_server *api_server_start(uv_loop_t *loop, const struct api_server_config *cfg, char *err,
+                                    size_t errlen)
+{
+    if (cfg->nendpoints == 0 || cfg->nendpoints > API_SERVER_MAX_LISTENERS) {
+        snprintf(err, errlen, "between 1 and %d -H addresses, not %zu", API_SERVER_MAX_LISTENERS,
+                 cfg->nendpoints);
+        return NULL;
+    }
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->ctx = cfg->ctx;
+    s->max_conns = cfg->max_conns ? cfg->max_conns : API_SERVER_MAX_CONNS;
+    s->idle_ms = cfg->idle_ms ? cfg->idle_ms : API_SERVER_IDLE_MS;
+    s->request_ms = cfg->request_ms ? cfg->request_ms : API_SERVER_REQUEST_MS;
+    snprintf(s->server_header, sizeof(s->server_header), "swarm/%s",
+             cfg->ctx->version ? cfg->ctx->version : "unknown");
+    unsigned mode = cfg->unix_mode ? cfg->unix_mode : API_SERVER_UNIX_MODE;
+    for (size_t i = 0; i < cfg->nendpoints; i++) {
+        const struct api_endpoint *ep = &cfg->endpoints[i];
+        struct listener *l = &s->listeners[s->nlisteners];
+        l->srv = s;
+        l->kind = ep->kind;
+        snprintf(l->text, sizeof(l->text), "%s", ep->text);
+        s->nlisteners++;
+        int rc = ep->kind == API_ENDPOINT_UNIX ? listen_unix(s, l, ep, mode, err, errlen)
+                                               : listen_tcp(s, l, ep, err, errlen);
+        if (rc < 0) {
+            /* A unix listener that failed before uv_pipe_init has no handle to close. */
+            if (l->h.handle.data == NULL)
+                s->nlisteners--;
+            api_server_close(s, NULL, NULL);
+            return NULL;
+        }
+        log_info("api", "serving the Docker API on %s", ep->text);
+    }
+    return s;
+}
+
+void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *arg)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    s->on_closed = on_closed;
+    s->closed_arg = arg;
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        struct listener *l = &s->listeners[i];
+        if (l->path[0])
+            unlink(l->path);
+        uv_close(&l->h.handle, listener_closed);
+    }
+    for (struct conn *c = s->conns; c; c = c->next)
+        conn_close(c);
+    if (s->open_handles == 0) {
+        /* Nothing was ever opened: finish on the caller's stack. */
+        maybe_finished(s);
+    }
+}
+
+size_t api_server_connections(const struct api_server *s)
+{
+    return s->nconns;
+}
+
+const struct api_server_stats *api_server_stats(const struct api_server *s)
+{
+    return &s->stats;
+}
