@@ -8,6 +8,7 @@
 #include "common/command.h"
 #include "common/flags.h"
 #include "crypto/swcrypto.h"
+#include "manager/bench_cmd.h"
 #include "manager/manager.h"
 #include "proto/proto.h"
 
@@ -36,23 +37,9 @@ static const struct swarm_command help_command = {
     .run = run_help,
 };
 
-static const struct flag_spec bench_flags[] = {
-    {"host", 'H', FLAG_VALUE, "URL", "Docker endpoint to measure: the manager or one engine"},
-};
-
-static const struct swarm_command bench_command = {
-    .name = "bench",
-    .summary = "measure cluster throughput (churn, api, logs, run-latency)",
-    .usage = "swarm bench [-H URL] WORKLOAD [flags]",
-    .flags = bench_flags,
-    .nflags = sizeof(bench_flags) / sizeof(bench_flags[0]),
-    .max_positional = 1,
-    .planned = "the bench harness is not built yet",
-};
-
 static const struct swarm_command *const commands[] = {
-    &manager_init_command, &agent_join_command, &manager_manage_command, &agent_members_command,
-    &bench_command,        &version_command,    &help_command,
+    &manager_init_command,  &agent_join_command, &manager_manage_command, &agent_members_command,
+    &manager_bench_command, &version_command,    &help_command,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -71,7 +71,6 @@ for lib in libsodium msgpack-c libuv libcurl http-parser jansson; do
 done
 
 # Commands not built yet say so and fail (exit 3); they never pretend to work.
-expect 3 "" "^swarm bench: not implemented yet" -- bench
 expect 3 "" '^swarm join: --hollow-engine is not implemented yet' -- join --hollow-engine --token x
 
 # init: a fresh state dir (0700) with two key files (0600), the token as the last line of stdout;
@@ -150,6 +149,37 @@ expect 1 "" '^swarm manage: warning: discovery URL "token://abc" is ignored' -- 
 expect 1 "" '^swarm manage: warning: --cluster-opt swarm.bogus is not known and is ignored' -- manage --cluster-opt swarm.bogus=1 --state-dir "$tmp/nokeys"
 expect 0 '--strategy NAME' "" -- help manage
 expect 0 'Built so far: /_ping, /version, and /info' "" -- help manage
+
+# bench checks its inputs before touching any endpoint (exit 2), then says when it cannot reach
+# one (exit 1); each time one line on stderr, nothing on stdout.
+expect 2 "" '^swarm bench: no workload given: expected api, churn or run-latency' -- bench
+expect 2 "" '^swarm bench: unknown workload "frobnicate": expected api, churn or run-latency' -- bench frobnicate
+expect 2 "" '^swarm bench: --concurrency "0": expected 1..256' -- bench api --concurrency 0
+expect 2 "" '^swarm bench: --concurrency "4x": expected 1..256' -- bench churn -c 4x
+expect 2 "" '^swarm bench: --count "-1": expected 1..1000000000' -- bench churn --count=-1
+expect 2 "" '^swarm bench: --duration "soon": expected seconds' -- bench api --duration soon
+expect 2 "" '^swarm bench: --duration "0": expected seconds' -- bench api --duration 0
+expect 2 "" '^swarm bench: --duration and --count exclude each other' -- bench api --duration 2 --count 5
+expect 2 "" '^swarm bench: --cleanup takes no workload' -- bench --cleanup api
+expect 2 "" '^swarm bench: -H http://x: expected unix:///PATH or tcp://HOST:PORT' -- bench -H http://x api
+expect 2 "" '^swarm bench: -H unix://rel.sock: the socket path must be absolute' -- bench -H unix://rel.sock api
+expect 2 "" '^swarm bench: -H tcp://host: expected tcp://HOST:PORT' -- bench -H tcp://host api
+expect 2 "" '^swarm bench: unexpected argument "extra"' -- bench api extra
+expect 2 "" '^swarm bench: unknown flag --bogus' -- bench api --bogus
+expect 1 "" '^swarm bench: cannot reach the Docker endpoint unix:///nonexistent.sock: GET /_ping: transport: ' -- bench -H unix:///nonexistent.sock api
+expect 1 "" '^swarm bench: cannot reach the Docker endpoint unix:///nonexistent.sock' -- bench -H unix:///nonexistent.sock churn --count 1
+# $DOCKER_HOST is the default endpoint; -H wins over it.
+checks=$((checks + 1))
+if DOCKER_HOST=unix:///nonexistent-env.sock "$swarm" bench api >/dev/null 2>"$tmp/err"; then
+    fails=$((fails + 1)); echo "not ok - bench: DOCKER_HOST unreachable yet exit 0"
+elif grep -q 'unix:///nonexistent-env.sock' "$tmp/err"; then
+    echo "ok - bench: DOCKER_HOST is the default endpoint"
+else
+    fails=$((fails + 1)); echo "not ok - bench: DOCKER_HOST ignored: $(cat "$tmp/err")"
+fi
+expect 1 "" '^swarm bench: cleanup: listing containers labelled com.swarm.bench=1 at unix:///nonexistent.sock: transport: ' -- bench -H unix:///nonexistent.sock --cleanup
+expect 0 'com.swarm.bench=1' "" -- help bench
+expect 0 'run-latency' "" -- help bench
 
 # members asks a daemon over its control socket; with none running it says so.
 expect 1 "" "^swarm members: no swarm daemon is running with state dir $tmp" -- members --state-dir "$tmp"
