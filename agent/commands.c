@@ -22,6 +22,9 @@ static const struct flag_spec join_flags[] = {
     {"engine", 0, FLAG_VALUE, "URL", "local Docker engine (default unix:///var/run/docker.sock)"},
     {"bind", 0, FLAG_VALUE, "ADDR:PORT", "gossip address, UDP and TCP (default 0.0.0.0:7946)"},
     {"advertise", 0, FLAG_VALUE, "ADDR[:PORT]", "address other members use to reach this one"},
+    {"relay-port", 0, FLAG_VALUE, "PORT",
+     "TCP port of the relay the manager connects to, on the --bind\n"
+     "address (default: the gossip port + 2, i.e. 7948)"},
     {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
     {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
     {"name", 0, FLAG_VALUE, "NAME", "member name (default: the host name)"},
@@ -60,8 +63,8 @@ const struct swarm_command agent_join_command = {
         "authenticated TCP channel. The engine is never exposed on TCP.\n"
         "\n"
         "Logs one line per member state change. SIGINT or SIGTERM leaves the cluster\n"
-        "gracefully (members list it as left, not failed). Not built yet: the relay\n"
-        "to the engine and --hollow-engine.",
+        "gracefully (members list it as left, not failed). Not built yet: the engine\n"
+        "state the relay reports to the manager, and --hollow-engine.",
     .flags = join_flags,
     .nflags = sizeof(join_flags) / sizeof(join_flags[0]),
     .run = join_run,

@@ -6,12 +6,14 @@
 
 #include "agent/daemon.h"
 #include "agent/engine_info.h"
+#include "agent/relay_server.h"
 #include "common/log.h"
 #include "crypto/keyfile.h"
 #include "crypto/swcrypto.h"
 #include "crypto/token.h"
 #include "proto/meta.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ static const char *flag(const struct flagset *f, const char *name, const char *d
 }
 
 /* Parses a duration flag in ms ("500", "500ms", "2s"). */
-static int duration_ms(const struct flagset *f, const char *name, uint32_t *out)
+static int duration_ms(const char *cmd, const struct flagset *f, const char *name, uint32_t *out)
 {
     const char *v = flag(f, name, NULL);
     if (v == NULL)
@@ -47,30 +49,30 @@ static int duration_ms(const struct flagset *f, const char *name, uint32_t *out)
     *out = (uint32_t)n;
     return 0;
 bad:
-    fprintf(stderr, "swarm join: --%s \"%s\": expected a duration like 500ms or 2s\n", name, v);
+    fprintf(stderr, "swarm %s: --%s \"%s\": expected a duration like 500ms or 2s\n", cmd, name, v);
     return -1;
 }
 
-int join_tuning_from_flags(const struct flagset *f, struct membership_tuning *t)
+int join_tuning_from_flags(const char *cmd, const struct flagset *f, struct membership_tuning *t)
 {
     membership_tuning_lan(t);
-    if (duration_ms(f, "probe-interval", &t->probe_interval_ms) < 0 ||
-        duration_ms(f, "probe-timeout", &t->probe_timeout_ms) < 0 ||
-        duration_ms(f, "gossip-interval", &t->gossip_interval_ms) < 0 ||
-        duration_ms(f, "pushpull-interval", &t->pushpull_interval_ms) < 0)
+    if (duration_ms(cmd, f, "probe-interval", &t->probe_interval_ms) < 0 ||
+        duration_ms(cmd, f, "probe-timeout", &t->probe_timeout_ms) < 0 ||
+        duration_ms(cmd, f, "gossip-interval", &t->gossip_interval_ms) < 0 ||
+        duration_ms(cmd, f, "pushpull-interval", &t->pushpull_interval_ms) < 0)
         return -1;
     const char *mult = flag(f, "suspicion-mult", NULL);
     if (mult) {
         char *end;
         unsigned long n = strtoul(mult, &end, 10);
         if (*end != '\0' || n < 1 || n > 32) {
-            fprintf(stderr, "swarm join: --suspicion-mult \"%s\": expected 1..32\n", mult);
+            fprintf(stderr, "swarm %s: --suspicion-mult \"%s\": expected 1..32\n", cmd, mult);
             return -1;
         }
         t->suspicion_mult = (uint32_t)n;
     }
     if (t->probe_timeout_ms > t->probe_interval_ms) {
-        fprintf(stderr, "swarm join: --probe-timeout must not exceed --probe-interval\n");
+        fprintf(stderr, "swarm %s: --probe-timeout must not exceed --probe-interval\n", cmd);
         return -1;
     }
     return 0;
@@ -143,7 +145,7 @@ static int split_label(const char *text, struct meta_label *l)
 }
 
 static int build_meta(const struct flagset *f, const struct engine_info *ei,
-                      const struct keypair *kp, uint8_t *buf, size_t *len)
+                      const struct keypair *kp, uint16_t relay_port, uint8_t *buf, size_t *len)
 {
     struct meta m = {
         .role = META_ROLE_AGENT,
@@ -155,6 +157,7 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
         .arch = proto_str_c(ei->arch),
         .kernel = proto_str_c(ei->kernel),
         .api_version = proto_str_c(ei->api_version),
+        .relay_port = relay_port,
         .has_pubkey = true,
     };
     memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
@@ -183,6 +186,60 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
     return 0;
 }
 
+/* The relay runs on the daemon's loop: started once gossip is up, stopped with it. */
+struct relay_service {
+    struct relay_server_config cfg;
+    uint8_t manager_pk[1][KEYPAIR_BYTES];
+    char host[64];
+    struct relay_server *server;
+};
+
+static int relay_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err, size_t errlen)
+{
+    (void)g;
+    struct relay_service *rs = arg;
+    rs->server = relay_server_start(loop, &rs->cfg, err, errlen);
+    return rs->server ? 0 : -1;
+}
+
+static void relay_stop(void *arg)
+{
+    struct relay_service *rs = arg;
+    relay_server_close(rs->server, NULL, NULL);
+}
+
+/* The relay listens on the --bind address, at --relay-port or the gossip port + 2. */
+static int relay_address(const struct flagset *f, struct relay_service *rs)
+{
+    char err[256];
+    struct proto_addr bind;
+    if (gossip_parse_addr(flag(f, "bind", "0.0.0.0:7946"), GOSSIP_DEFAULT_PORT, &bind, err,
+                          sizeof(err)) < 0) {
+        fprintf(stderr, "swarm join: --bind: %s\n", err);
+        return -1;
+    }
+    if (inet_ntop(bind.len == 16 ? AF_INET6 : AF_INET, bind.ip, rs->host, sizeof(rs->host)) == NULL)
+        return -1;
+    unsigned long port = (unsigned long)bind.port + 2;
+    const char *text = flag(f, "relay-port", NULL);
+    if (text) {
+        char *end;
+        port = strtoul(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || port == 0 || port > 65535) {
+            fprintf(stderr, "swarm join: --relay-port \"%s\": expected 1..65535\n", text);
+            return -1;
+        }
+    } else if (port > 65535) {
+        fprintf(stderr,
+                "swarm join: gossip port %u leaves no room for the relay: give --relay-port\n",
+                bind.port);
+        return -1;
+    }
+    rs->cfg.host = rs->host;
+    rs->cfg.port = (uint16_t)port;
+    return 0;
+}
+
 int join_run(const struct flagset *f)
 {
     const char *level = flag(f, "log-level", "info");
@@ -203,7 +260,7 @@ int join_run(const struct flagset *f)
         return SWARM_EXIT_USAGE;
     }
     struct membership_tuning tuning;
-    if (join_tuning_from_flags(f, &tuning) < 0)
+    if (join_tuning_from_flags("join", f, &tuning) < 0)
         return SWARM_EXIT_USAGE;
     const struct flag_value *seeds = flags_get(f, "join");
     if (seeds->count > GOSSIP_UV_MAX_SEEDS) {
@@ -220,6 +277,13 @@ int join_run(const struct flagset *f)
         fprintf(stderr, "swarm join: %s\n", err);
         return SWARM_EXIT_USAGE;
     }
+
+    struct relay_service relay = {.server = NULL};
+    if (relay_address(f, &relay) < 0) {
+        token_wipe(&tok);
+        return SWARM_EXIT_USAGE;
+    }
+    memcpy(relay.manager_pk[0], tok.manager_pk, KEYPAIR_BYTES);
 
     const char *dir = flag(f, "state-dir", "/var/lib/swarm");
     struct keyring *kr = keyring_new();
@@ -247,7 +311,7 @@ int join_run(const struct flagset *f)
     }
     uint8_t meta[META_MAX_SIZE];
     size_t meta_len = 0;
-    int mrc = build_meta(f, ei, &kp, meta, &meta_len);
+    int mrc = build_meta(f, ei, &kp, relay.cfg.port, meta, &meta_len);
     if (mrc != 0) {
         free(ei);
         rc = mrc;
@@ -264,9 +328,16 @@ int join_run(const struct flagset *f)
     log_info("agent", "engine %s (%s) %d CPUs %lld MB API %s", ei->name, ei->id, ei->ncpu,
              (long long)(ei->mem_total >> 20), ei->api_version);
 
+    relay.cfg.engine_path = engine_socket_path(engine);
+    relay.cfg.self = &kp;
+    relay.cfg.managers = (const uint8_t(*)[KEYPAIR_BYTES])relay.manager_pk;
+    relay.cfg.nmanagers = 1;
     struct daemon_config dc = {
         .state_dir = dir,
         .keyring = kr,
+        .start = relay_start,
+        .stop = relay_stop,
+        .service_arg = &relay,
         .gossip =
             {
                 .name = name,
@@ -298,6 +369,7 @@ int join_run(const struct flagset *f)
         dc.gossip.seeds[dc.gossip.nseeds++] = seeds->list[i];
     free(ei);
     rc = daemon_run(&dc);
+    relay_server_free(relay.server);
 out:
     keypair_wipe(&kp);
     token_wipe(&tok);

@@ -14,8 +14,8 @@
 int join_run(const struct flagset *f);
 
 /* The LAN profile with the timing flags (--probe-interval ...) applied; -1 after printing a
- * usage message. */
-int join_tuning_from_flags(const struct flagset *f, struct membership_tuning *t);
+ * usage message that names the command (cmd: "join", "manage"). */
+int join_tuning_from_flags(const char *cmd, const struct flagset *f, struct membership_tuning *t);
 
 /* Loads DIR/keyring (or creates it from the token's key) and, if kp is not NULL, DIR/kp_name
  * (or creates and saves a fresh keypair). Returns 0 or -1 with err. */

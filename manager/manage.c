@@ -461,7 +461,7 @@ int manage_run(const struct flagset *f)
         check_cluster_opts(f, m) < 0 || check_hosts(f, m) < 0 || check_mcast_port(f, &mcast_port))
         goto out;
     /* join's helper: the same timing flags, the same LAN profile. */
-    if (join_tuning_from_flags(f, &tuning) < 0)
+    if (join_tuning_from_flags("manage", f, &tuning) < 0)
         goto out;
     if (seeds->count > GOSSIP_UV_MAX_SEEDS) {
         fprintf(stderr, "swarm manage: at most %d --join seeds\n", GOSSIP_UV_MAX_SEEDS);
