@@ -259,10 +259,10 @@ static void io_event(void *ctx, const struct membership_event *ev)
 struct sim *sim_new(size_t n, uint64_t seed, const struct membership_tuning *t)
 {
     struct sim *s = calloc(1, sizeof(*s));
-    s->n = n;
-    s->rng = seed;
     if (s == NULL)
         abort();
+    s->n = n;
+    s->rng = seed;
     s->nodes = calloc(n, sizeof(*s->nodes));
     if (s->nodes == NULL)
         abort();
@@ -317,14 +317,13 @@ void sim_set_loss(struct sim *s, double p)
 }
 
 /* The link matrix costs n * n bytes (100 MB at 10,000 nodes): made only when a test cuts. */
-static bool cut_matrix(struct sim *s)
+static void cut_matrix(struct sim *s)
 {
     if (s->cut == NULL) {
         s->cut = calloc(s->n * s->n, sizeof(*s->cut));
         if (s->cut == NULL)
             abort();
     }
-    return true;
 }
 
 void sim_cut(struct sim *s, size_t a, size_t b, bool cut)

@@ -90,7 +90,8 @@ uint64_t sim_pushpulls(const struct sim *s);
 
 /* Calls fn for every membership event on any node, as it happens (node: whose membership
  * reported it; now: the virtual time; ev and what it points to: valid during the call only).
- * fn must not call into the sim or the membership module. NULL turns it off. */
+ * fn may use the sim's lookups (sim_node_at, sim_name) but must not run or change the sim,
+ * nor call the membership module. NULL turns it off. */
 typedef void (*sim_event_fn)(void *arg, size_t node, uint64_t now,
                              const struct membership_event *ev);
 void sim_on_event(struct sim *s, sim_event_fn fn, void *arg);
