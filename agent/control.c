@@ -1,6 +1,7 @@
 #include "agent/control.h"
 
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -152,19 +153,6 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
-/* 1 if a daemon answers on path, 0 if nobody listens (stale file or none). */
-static int somebody_listens(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
-    return rc == 0;
-}
-
 int control_server_start(uv_loop_t *loop, struct control_server *s, const char *state_dir,
                          control_handler_fn handler, void *arg, char *err, size_t errlen)
 {
@@ -173,7 +161,7 @@ int control_server_start(uv_loop_t *loop, struct control_server *s, const char *
     s->arg = arg;
     if (socket_path(state_dir, s->path, sizeof(s->path), err, errlen) < 0)
         return -1;
-    if (somebody_listens(s->path)) {
+    if (unixsock_listening(s->path)) {
         snprintf(err, errlen,
                  "another swarm daemon is running with state dir %s (its control socket %s "
                  "answers); give each daemon its own --state-dir",

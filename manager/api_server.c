@@ -11,6 +11,7 @@
 #include "manager/api_server.h"
 
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -479,19 +480,6 @@ static void listener_closed(uv_handle_t *h)
     maybe_finished(s);
 }
 
-/* 1 if a server answers at path. */
-static int somebody_listens(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
-    return rc == 0;
-}
-
 static int listen_unix(struct api_server *s, struct listener *l, const struct api_endpoint *ep,
                        unsigned mode, char *err, size_t errlen)
 {
@@ -502,7 +490,7 @@ static int listen_unix(struct api_server *s, struct listener *l, const struct ap
                      ep->text, ep->path);
             return -1;
         }
-        if (somebody_listens(ep->path)) {
+        if (unixsock_listening(ep->path)) {
             snprintf(err, errlen, "-H %s: another process already serves on %s", ep->text,
                      ep->path);
             return -1;
