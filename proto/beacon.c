@@ -33,21 +33,13 @@ int beacon_decode(const void *buf, size_t len, struct beacon *b, struct proto_er
 {
     struct mpr r;
     uint32_t n;
-    uint64_t version;
     int rc;
 
     memset(b, 0, sizeof(*b));
     mpr_init(&r, buf, len, err);
     r.where = "beacon";
-    if ((rc = mpr_array(&r, NULL, 1, UINT32_MAX, &n)) ||
-        (rc = mpr_uint(&r, "version", UINT64_MAX, &version)))
+    if ((rc = mpr_versioned(&r, 1, &n)))
         return rc;
-    if (version != PROTO_WIRE_VERSION) {
-        r.where = NULL;
-        return mpr_fail(&r, PROTO_ERR_VERSION, NULL,
-                        "unsupported protocol version %llu (this build speaks %d)",
-                        (unsigned long long)version, PROTO_WIRE_VERSION);
-    }
     if (n < BEACON_FIELDS)
         return mpr_fail(&r, PROTO_ERR_RANGE, NULL, "has %u fields, needs %d", n, BEACON_FIELDS);
     if ((rc = mpr_name(&r, "name", &b->name)) || (rc = mpr_ip(&r, "addr", &b->addr)) ||

@@ -373,21 +373,13 @@ int gossip_datagram_decode(const void *buf, size_t len, struct gossip_msg *msgs,
 {
     struct mpr r;
     uint32_t n;
-    uint64_t version;
     size_t got = 0, skipped = 0;
     int rc;
 
     mpr_init(&r, buf, len, err);
     r.where = "datagram";
-    if ((rc = mpr_array(&r, NULL, 1, UINT32_MAX, &n)) ||
-        (rc = mpr_uint(&r, "version", UINT64_MAX, &version)))
+    if ((rc = mpr_versioned(&r, 1, &n)))
         return rc;
-    if (version != PROTO_WIRE_VERSION) {
-        r.where = NULL;
-        return mpr_fail(&r, PROTO_ERR_VERSION, NULL,
-                        "unsupported protocol version %llu (this build speaks %d)",
-                        (unsigned long long)version, PROTO_WIRE_VERSION);
-    }
     for (uint32_t i = 1; i < n; i++) {
         struct gossip_msg m;
         bool known;

@@ -465,3 +465,18 @@ int mpr_finish(struct mpr *r, const char *field)
                         mpr_left(r));
     return 0;
 }
+
+int mpr_versioned(struct mpr *r, uint32_t min, uint32_t *n)
+{
+    uint64_t version;
+    int rc;
+    if ((rc = mpr_array(r, NULL, min, UINT32_MAX, n)) ||
+        (rc = mpr_uint(r, "version", UINT64_MAX, &version)))
+        return rc;
+    if (version == PROTO_WIRE_VERSION)
+        return 0;
+    r->where = NULL; /* the message stands alone, whatever was being decoded */
+    return mpr_fail(r, PROTO_ERR_VERSION, NULL,
+                    "unsupported protocol version %llu (this build speaks %d)",
+                    (unsigned long long)version, PROTO_WIRE_VERSION);
+}

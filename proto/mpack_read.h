@@ -120,6 +120,10 @@ int mpr_port(struct mpr *r, const char *field, uint16_t *out);
 /* Opens an array of min..max elements (PROTO_ERR_RANGE: "expected at least 6 elements, got 3")
  * and descends: depth + 1, PROTO_ERR_DEPTH past MPR_MAX_DEPTH. Close it with mpr_leave. */
 int mpr_array(struct mpr *r, const char *field, uint32_t min, uint32_t max, uint32_t *n);
+/* Opens a top-level array of at least min elements whose first element is the wire version,
+ * reads and checks it: PROTO_ERR_VERSION "unsupported protocol version N (this build speaks
+ * 1)" for any other value. *n = the array's element count, the version included. */
+int mpr_versioned(struct mpr *r, uint32_t min, uint32_t *n);
 /* Opens a map of at most max pairs and descends. Close it with mpr_leave. */
 int mpr_map(struct mpr *r, const char *field, uint32_t max, uint32_t *n);
 /* Skips the `unread` elements of the innermost open container that the decoder did not read

@@ -90,7 +90,6 @@ int gossip_pushpull_decode(const void *buf, size_t len, size_t max_len, struct g
 {
     struct mpr r;
     uint32_t top, n;
-    uint64_t version;
     int rc;
 
     memset(pp, 0, sizeof(*pp));
@@ -99,15 +98,8 @@ int gossip_pushpull_decode(const void *buf, size_t len, size_t max_len, struct g
     if (len > max_len)
         return mpr_fail(&r, PROTO_ERR_RANGE, NULL, "payload of %zu bytes exceeds %zu", len,
                         max_len);
-    if ((rc = mpr_array(&r, NULL, 3, UINT32_MAX, &top)) ||
-        (rc = mpr_uint(&r, "version", UINT64_MAX, &version)))
+    if ((rc = mpr_versioned(&r, 3, &top)))
         return rc;
-    if (version != PROTO_WIRE_VERSION) {
-        r.where = NULL;
-        return mpr_fail(&r, PROTO_ERR_VERSION, NULL,
-                        "unsupported protocol version %llu (this build speaks %d)",
-                        (unsigned long long)version, PROTO_WIRE_VERSION);
-    }
     if ((rc = mpr_bool(&r, "join", &pp->join)) ||
         (rc = mpr_array(&r, "members", 0, GOSSIP_PUSHPULL_MAX_MEMBERS, &n)))
         return rc;
