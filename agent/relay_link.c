@@ -70,6 +70,8 @@ static void close_handles(struct relay_link *l)
 }
 
 static void vfail(struct relay_link *l, bool clean, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vfail(struct relay_link *l, bool clean, const char *fmt, va_list ap)
 {
     if (l->phase == RELAY_LINK_CLOSING)
         return;
