@@ -11,12 +11,14 @@
 static const struct flag_spec init_flags[] = {
     {"state-dir", 0, FLAG_VALUE, "DIR", "where to create the keys (default /var/lib/swarm)"},
     {"force", 0, FLAG_BOOL, NULL, "replace keys already in DIR (old tokens stop working)"},
+    {"show-token", 0, FLAG_BOOL, NULL,
+     "print the token of the keys already in DIR again (changes nothing)"},
 };
 
 const struct swarm_command manager_init_command = {
     .name = "init",
     .summary = "create the cluster key and the manager's keypair; print the join token",
-    .usage = "swarm init [--state-dir DIR] [--force]",
+    .usage = "swarm init [--state-dir DIR] [--force | --show-token]",
     .description =
         "Run once, on the host that will run `swarm manage`. Creates DIR (mode 0700) if needed,\n"
         "then DIR/keyring (the cluster key) and DIR/manager.key (the manager's X25519 keypair),\n"

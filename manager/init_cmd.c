@@ -94,6 +94,40 @@ static int fail(const char *msg)
     return SWARM_EXIT_FAILURE;
 }
 
+/* --show-token: the token for the keys already in dir, alone on stdout; nothing is changed. */
+static int show_token(const char *dir)
+{
+    char err[512];
+    struct keyring *kr = keyring_new();
+    struct keypair kp;
+    struct join_token tok;
+    char token[TOKEN_BUF_BYTES];
+    const uint8_t *key;
+    int rc = SWARM_EXIT_FAILURE;
+    memset(&kp, 0, sizeof(kp));
+    memset(&tok, 0, sizeof(tok));
+    if (kr == NULL) {
+        fail("out of memory");
+    } else if (keyring_load(kr, dir, err, sizeof(err)) != 0 ||
+               keypair_load(&kp, dir, KEYFILE_MANAGER, err, sizeof(err)) != 0 ||
+               keyring_primary(kr, &tok.key_id, &key) != 0) {
+        fprintf(stderr, "swarm init: %s\nRun `swarm init --state-dir %s` to make keys first.\n",
+                err, dir);
+    } else {
+        memcpy(tok.cluster_key, key, sizeof(tok.cluster_key));
+        memcpy(tok.manager_pk, kp.pk, sizeof(kp.pk));
+        token_format(&tok, token);
+        printf("%s\n", token);
+        fflush(stdout);
+        sodium_memzero(token, sizeof(token));
+        rc = SWARM_EXIT_OK;
+    }
+    token_wipe(&tok);
+    keypair_wipe(&kp);
+    keyring_free(kr);
+    return rc;
+}
+
 int init_cmd_run(const struct flagset *f)
 {
     const struct flag_value *sd = flags_get(f, "state-dir");
@@ -107,6 +141,13 @@ int init_cmd_run(const struct flagset *f)
         fprintf(stderr, "swarm init: --state-dir is empty\n");
         return SWARM_EXIT_USAGE;
     }
+    if (flags_bool(f, "show-token")) {
+        if (force) {
+            fprintf(stderr, "swarm init: --show-token and --force do not go together\n");
+            return SWARM_EXIT_USAGE;
+        }
+        return show_token(dir);
+    }
     int created;
     if (make_state_dir(dir, &created, err, sizeof(err)) != 0)
         return fail(err);
@@ -115,8 +156,9 @@ int init_cmd_run(const struct flagset *f)
     if ((had_ring || had_pair) && !force) {
         fprintf(stderr,
                 "swarm init: %s already holds keys (%s%s%s); nothing was changed.\n"
-                "Run `swarm init --force` to replace them: the token made before stops working "
-                "and every agent must join again with the new token.\n",
+                "Run `swarm init --show-token` to print its token again, or `swarm init --force` "
+                "to replace the keys: the token made before then stops working and every agent "
+                "must join again with the new token.\n",
                 dir, had_ring ? KEYFILE_KEYRING : "", had_ring && had_pair ? ", " : "",
                 had_pair ? KEYFILE_MANAGER : "");
         return SWARM_EXIT_FAILURE;

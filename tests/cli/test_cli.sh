@@ -101,6 +101,10 @@ expect 0 '^Replaced' "" -- init --state-dir "$st" --force
 token2=$(tail -n 1 "$tmp/out")
 ok "init --force: a new token" [ "$token1" != "$token2" ]
 ok "init --force: a new token on the last line" grep -qE '^SWARM1-[A-Za-z0-9_-]{94}$' <<<"$token2"
+expect 0 '^SWARM1-' "" -- init --state-dir "$st" --show-token
+ok "init --show-token: the same token again, alone" [ "$(cat "$tmp/out")" = "$token2" ]
+expect 2 "" 'do not go together' -- init --state-dir "$st" --show-token --force
+expect 1 "" "^swarm init: cannot open keyring file $tmp/none/keyring" -- init --state-dir "$tmp/none" --show-token
 differs() { ! cmp -s "$1" "$2"; }
 ok "init --force: a new keyring" differs "$st/keyring" "$tmp/keyring.1"
 ok "init --force: a new manager.key" differs "$st/manager.key" "$tmp/manager.key.1"
