@@ -465,3 +465,89 @@ char *api_http_format(const struct api_response *r, const struct api_http_common
     *len = (size_t)n + body;
     return out;
 }
+
+char *api_http_format_stream_head(int status, const char *content_type,
+                                  const struct api_http_common *c, size_t *len)
+{
+    char date[40];
+    http_date(c->now, date, sizeof(date));
+#define STREAM_HEAD                                                                                \
+    "HTTP/1.1 %d %s\r\nApi-Version: %s\r\nContent-Type: %s\r\nDocker-Experimental: false\r\n"      \
+    "Ostype: linux\r\nServer: %s\r\nDate: %s\r\nTransfer-Encoding: chunked\r\n%s\r\n"
+    const char *close = c->close ? "Connection: close\r\n" : "";
+    int n = snprintf(NULL, 0, STREAM_HEAD, status, api_http_reason(status), c->api_version,
+                     content_type, c->server, date, close);
+    if (n < 0)
+        return NULL;
+    char *out = malloc((size_t)n + 1);
+    if (out == NULL)
+        return NULL;
+    snprintf(out, (size_t)n + 1, STREAM_HEAD, status, api_http_reason(status), c->api_version,
+             content_type, c->server, date, close);
+#undef STREAM_HEAD
+    *len = (size_t)n;
+    return out;
+}
+
+char *api_http_chunk(const void *data, size_t len, size_t *out_len)
+{
+    char *out = malloc(len + 24);
+    if (out == NULL)
+        return NULL;
+    int n = snprintf(out, 24, "%zx\r\n", len);
+    memcpy(out + n, data, len);
+    memcpy(out + n + len, "\r\n", 2);
+    *out_len = (size_t)n + len + 2;
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int api_query_get(const char *query, const char *key, char *out, size_t cap)
+{
+    size_t klen = strlen(key);
+    const char *p = query;
+    while (p && *p) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        if (nlen == klen && memcmp(p, key, klen) == 0) {
+            const char *v = eq ? eq + 1 : p + len;
+            size_t vlen = (size_t)(p + len - v), o = 0;
+            for (size_t i = 0; i < vlen; i++) {
+                char c = v[i];
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    if (i + 2 >= vlen)
+                        return -1;
+                    int hi = hexval(v[i + 1]);
+                    int lo = hexval(v[i + 2]);
+                    if (hi < 0 || lo < 0)
+                        return -1;
+                    c = (char)(hi * 16 + lo);
+                    i += 2;
+                }
+                if (o + 1 >= cap)
+                    return -1;
+                out[o++] = c;
+            }
+            if (cap == 0)
+                return -1;
+            out[o] = '\0';
+            return 1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}

@@ -110,6 +110,11 @@ bool api_http_in_request(const struct api_http *h);
 int api_http_error_status(const struct api_http *h);
 const char *api_http_error_message(const struct api_http *h);
 
+/* The value of key in a query string ("a=1&b=x%20y"), percent- and '+'-decoded into out
+ * (NUL-terminated). 1 if present (a key without '=' has the value ""), 0 if absent, -1 if the
+ * value does not fit in cap or is badly encoded. */
+int api_query_get(const char *query, const char *key, char *out, size_t cap);
+
 /* Case-insensitive header lookup; NULL if absent. */
 const char *api_request_header(const struct api_request *r, const char *name);
 
@@ -144,6 +149,14 @@ struct api_http_common {
 /* The response as bytes (head + body), malloc'd, length in *len (a NUL follows, not counted);
  * NULL when out of memory. */
 char *api_http_format(const struct api_response *r, const struct api_http_common *c, size_t *len);
+
+/* The head of a streamed answer (Transfer-Encoding: chunked, no Content-Length), malloc'd,
+ * length in *len; NULL when out of memory. The body follows as api_http_chunk pieces. */
+char *api_http_format_stream_head(int status, const char *content_type,
+                                  const struct api_http_common *c, size_t *len);
+
+/* One chunk of a chunked body (len 0: the last chunk), malloc'd; NULL when out of memory. */
+char *api_http_chunk(const void *data, size_t len, size_t *out_len);
 
 /* "OK", "Not Found", ... ("Unknown" for codes not in the table). */
 const char *api_http_reason(int status);

@@ -64,7 +64,7 @@ const char *api_router_version(const struct api_context *ctx)
     return v && api_version_valid(v) ? v : API_DEFAULT_VERSION;
 }
 
-void api_route(const struct api_context *ctx, const struct api_request *req,
+bool api_route(const struct api_context *ctx, const struct api_request *req, struct api_exchange *x,
                struct api_response *resp, const char **api_version)
 {
     const char *cluster = api_router_version(ctx);
@@ -87,7 +87,7 @@ void api_route(const struct api_context *ctx, const struct api_request *req,
     /* dockerd answers a method the path does not take with 404 too. */
     if (found < 0 && (path_known || !is_engine_api(path))) {
         api_response_error(resp, 404, "page not found: %s %s", req->method, path);
-        return;
+        return false;
     }
 
     if (vtext) {
@@ -95,32 +95,34 @@ void api_route(const struct api_context *ctx, const struct api_request *req,
         if (vlen >= sizeof(v)) {
             api_response_error(resp, 400, "client version %.*s... is not a valid API version",
                                (int)(sizeof(v) - 1), vtext);
-            return;
+            return false;
         }
         memcpy(v, vtext, vlen);
         v[vlen] = '\0';
         if (!api_version_valid(v)) {
             api_response_error(resp, 400, "client version %s is not a valid API version", v);
-            return;
+            return false;
         }
         if (api_version_cmp(v, cluster) > 0) {
             api_response_error(resp, 400,
                                "client version %s is too new. Maximum supported API version is %s",
                                v, cluster);
-            return;
+            return false;
         }
         if (api_version_cmp(v, API_MIN_VERSION) < 0) {
             api_response_error(resp, 400,
                                "client version %s is too old. Minimum supported API version is "
                                "%s, please upgrade your client to a newer version",
                                v, API_MIN_VERSION);
-            return;
+            return false;
         }
     }
 
     if (found < 0) {
+        if (x && ctx->take && ctx->take(ctx->take_arg, req, path, x))
+            return true;
         api_response_error(resp, 501, "swarm: %s %s is not implemented yet", req->method, path);
-        return;
+        return false;
     }
     switch (routes[found].route) {
     case ROUTE_PING:
@@ -133,4 +135,5 @@ void api_route(const struct api_context *ctx, const struct api_request *req,
         api_handle_info(ctx, req, resp);
         break;
     }
+    return false;
 }

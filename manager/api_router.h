@@ -23,6 +23,8 @@
 #include "manager/api_cluster.h"
 #include "manager/api_http.h"
 
+struct api_exchange; /* api_server.h */
+
 #define API_VERSION_MAX 24 /* longest valid X.Y version text (4 parts of 5 digits) + NUL */
 
 /* The manager's own host, as /info and /version describe it. */
@@ -47,6 +49,13 @@ struct api_context {
     /* The cluster's API version, or NULL for API_DEFAULT_VERSION. Called for every request,
      * so it must be cheap; the string must stay valid until the next call. NULL: default. */
     const char *(*api_version)(void *arg);
+    /* Every request the route table above does not answer (the engine API proper: containers,
+     * images, exec, events, ...), after the version checks: path is without its /vX.Y prefix.
+     * Returns true if it took the request (it answers through x, see api_server.h), false to
+     * let the router answer 501. NULL: nothing is taken. */
+    bool (*take)(void *take_arg, const struct api_request *req, const char *path,
+                 struct api_exchange *x);
+    void *take_arg;
     void *arg;
 };
 
@@ -54,8 +63,10 @@ struct api_context {
 const char *api_router_version(const struct api_context *ctx);
 
 /* Answers req into resp (the caller frees it with api_response_free) and sets *api_version to
- * the Api-Version to send (valid until the next call into the context). */
-void api_route(const struct api_context *ctx, const struct api_request *req,
+ * the Api-Version to send (valid until the next call into the context); returns false. Or hands
+ * the request to the context's take hook with x, and returns true if it took it (resp is then
+ * untouched). x may be NULL: nothing is taken. */
+bool api_route(const struct api_context *ctx, const struct api_request *req, struct api_exchange *x,
                struct api_response *resp, const char **api_version);
 
 #endif

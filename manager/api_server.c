@@ -38,7 +38,25 @@ struct listener {
     char text[160];
 };
 
-enum phase { PHASE_READ, PHASE_WRITE, PHASE_LINGER };
+enum phase { PHASE_READ, PHASE_WRITE, PHASE_ASYNC, PHASE_LINGER };
+
+struct conn;
+
+/* The request a handler answers later or streams (api_server.h). One per connection at most. */
+struct api_exchange {
+    struct conn *c;
+    struct api_exchange_callbacks cb;
+    void *arg;
+    const char *api_version;
+    size_t queued;     /* bytes passed to uv_write and not yet written */
+    bool active;       /* the handler holds it */
+    bool hijacked;     /* client bytes go to on_client_data */
+    bool above_high;   /* queued went over the high water mark: on_drain owed */
+    bool end_pending;  /* ended: finish the connection's turn once queued is 0 */
+    bool shut_pending; /* api_exchange_shutdown: half-close once queued is 0 */
+    bool shut_done;
+    bool paused; /* the handler asked us not to read */
+};
 
 struct conn {
     union stream h;
@@ -53,6 +71,8 @@ struct conn {
     bool reading;    /* uv_read_start in force */
     bool timing_req; /* the timer counts API_SERVER_REQUEST_MS for a request in progress */
     bool close_after;
+    bool head; /* the request in progress is a HEAD */
+    struct api_exchange x;
     size_t len, off; /* unframed bytes buf[off..len) */
     char buf[API_SERVER_READ_BUF];
 };
@@ -61,6 +81,8 @@ struct write_req {
     uv_write_t req;
     struct conn *c;
     char *data;
+    size_t len;
+    bool exchange; /* a chunk written by an exchange (not a whole answer) */
 };
 
 struct api_server {
@@ -195,11 +217,22 @@ static void conn_handle_closed(uv_handle_t *h)
     maybe_finished(s);
 }
 
+static void exchange_abort(struct conn *c)
+{
+    struct api_exchange *x = &c->x;
+    if (!x->active)
+        return;
+    x->active = false;
+    if (x->cb.on_abort)
+        x->cb.on_abort(x, x->arg);
+}
+
 static void conn_close(struct conn *c)
 {
     if (c->closing)
         return;
     c->closing = true;
+    exchange_abort(c);
     if (c->phase == PHASE_READ && api_http_in_request(&c->http))
         c->srv->stats.abandoned++;
     uv_close(&c->h.handle, conn_handle_closed);
@@ -227,6 +260,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void read_start(struct conn *c)
 {
+    /* A full buffer is not read into: pipelined bytes wait until the exchange ends. */
+    if (c->len >= sizeof(c->buf))
+        return;
     if (!c->reading && !c->closing && uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
         c->reading = true;
 }
@@ -262,10 +298,16 @@ static void linger(struct conn *c)
         conn_close(c);
 }
 
+static void next_request(struct conn *c);
+static void exchange_written(struct conn *c);
+
 static void on_written(uv_write_t *w, int status)
 {
     struct write_req *wr = (struct write_req *)w;
     struct conn *c = wr->c;
+    bool exchange = wr->exchange;
+    if (exchange)
+        c->x.queued -= wr->len;
     free(wr->data);
     free(wr);
     if (c->closing)
@@ -274,10 +316,19 @@ static void on_written(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
+    if (exchange) {
+        exchange_written(c);
+        return;
+    }
     if (c->close_after) {
         linger(c);
         return;
     }
+    next_request(c);
+}
+
+static void next_request(struct conn *c)
+{
     api_http_next(&c->http);
     c->phase = PHASE_READ;
     c->timing_req = false;
@@ -308,6 +359,8 @@ static void send_response(struct conn *c, const struct api_response *resp, const
     }
     wr->c = c;
     wr->data = data;
+    wr->len = len;
+    wr->exchange = false;
     c->phase = PHASE_WRITE;
     c->close_after = close;
     arm_timer(c, c->srv->request_ms);
@@ -333,7 +386,22 @@ static void answer(struct conn *c, const struct api_request *req)
     struct api_response resp = {0};
     const char *api_version = NULL;
     c->srv->stats.requests++;
-    api_route(c->srv->ctx, req, &resp, &api_version);
+    c->head = req->head;
+    struct api_exchange *x = &c->x;
+    memset(x, 0, sizeof(*x));
+    x->c = c;
+    x->active = true;
+    c->phase = PHASE_ASYNC;
+    uv_timer_stop(&c->timer);
+    if (api_route(c->srv->ctx, req, x, &resp, &api_version)) {
+        /* A handler took it. Keep reading, to notice a client that goes away. */
+        log_debug("api", "%s %s -> taken", req->method, req->path);
+        x->api_version = api_version;
+        if (x->active && !c->closing && !x->hijacked)
+            read_start(c);
+        return;
+    }
+    x->active = false;
     /* After an upgrade request the bytes that follow are not HTTP: answer, then close. */
     bool close = !req->keep_alive || req->upgrade || c->srv->closing;
     log_debug("api", "%s %s -> %d", req->method, req->path, resp.status);
@@ -377,13 +445,31 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
+        if (nread == UV_EOF && c->phase == PHASE_ASYNC && c->x.hijacked && c->x.active) {
+            /* A half-close: the client sends no more, but still reads. */
+            read_stop(c);
+            if (c->x.cb.on_client_eof)
+                c->x.cb.on_client_eof(&c->x, c->x.arg);
+            return;
+        }
         /* EOF or an error: whatever was in progress is abandoned. */
         conn_close(c);
         return;
     }
     if (c->phase == PHASE_LINGER)
         return; /* discarded */
+    if (c->phase == PHASE_ASYNC && c->x.hijacked) {
+        if (c->x.cb.on_client_data)
+            c->x.cb.on_client_data(&c->x, c->buf + c->len, (size_t)nread, c->x.arg);
+        return;
+    }
     c->len += (size_t)nread;
+    if (c->phase == PHASE_ASYNC) {
+        /* Bytes ahead of the exchange's end wait; a full buffer stops reading. */
+        if (c->len >= sizeof(c->buf))
+            read_stop(c);
+        return;
+    }
     process(c);
 }
 
@@ -606,4 +692,203 @@ size_t api_server_connections(const struct api_server *s)
 const struct api_server_stats *api_server_stats(const struct api_server *s)
 {
     return &s->stats;
+}
+
+/* ---- exchanges ---- */
+
+static void exchange_finish(struct conn *c)
+{
+    struct api_exchange *x = &c->x;
+    x->end_pending = false;
+    if (x->hijacked) {
+        conn_close(c); /* the raw stream is over; nothing can follow it */
+        return;
+    }
+    if (c->close_after) {
+        linger(c);
+        return;
+    }
+    next_request(c);
+}
+
+static void on_exchange_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status < 0)
+        conn_close(c);
+}
+
+static void exchange_shutdown_now(struct conn *c)
+{
+    struct api_exchange *x = &c->x;
+    x->shut_pending = false;
+    x->shut_done = true;
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, &c->h.stream, on_exchange_shutdown) < 0)
+        conn_close(c);
+}
+
+static void exchange_written(struct conn *c)
+{
+    struct api_exchange *x = &c->x;
+    if (x->queued > 0) {
+        if (x->active && x->above_high && x->queued <= API_EXCHANGE_LOW_WATER) {
+            x->above_high = false;
+            if (x->cb.on_drain)
+                x->cb.on_drain(x, x->arg);
+        }
+        return;
+    }
+    if (x->shut_pending && !c->closing)
+        exchange_shutdown_now(c);
+    if (x->end_pending && !c->closing) {
+        exchange_finish(c);
+        return;
+    }
+    if (x->active && x->above_high) {
+        x->above_high = false;
+        if (x->cb.on_drain)
+            x->cb.on_drain(x, x->arg);
+    }
+}
+
+void api_exchange_set_callbacks(struct api_exchange *x, const struct api_exchange_callbacks *cb,
+                                void *arg)
+{
+    x->cb = *cb;
+    x->arg = arg;
+}
+
+void api_exchange_respond(struct api_exchange *x, const struct api_response *resp)
+{
+    struct conn *c = x->c;
+    if (!x->active)
+        return;
+    x->active = false;
+    if (c->closing)
+        return;
+    const struct api_request *req = api_http_request(&c->http);
+    bool close = !req->keep_alive || req->upgrade || c->srv->closing;
+    log_debug("api", "%s %s -> %d", req->method, req->path, resp->status);
+    if (x->queued > 0) {
+        /* Raw bytes went first: the answer cannot be framed after them. */
+        conn_close(c);
+        return;
+    }
+    send_response(c, resp, x->api_version ? x->api_version : api_router_version(c->srv->ctx),
+                  c->head, close);
+}
+
+int api_exchange_write(struct api_exchange *x, const void *data, size_t len)
+{
+    struct conn *c = x->c;
+    if (!x->active || c->closing || x->shut_done || x->shut_pending)
+        return -1;
+    if (len == 0)
+        return 0;
+    struct write_req *wr = malloc(sizeof(*wr));
+    char *copy = malloc(len);
+    if (wr == NULL || copy == NULL) {
+        free(wr);
+        free(copy);
+        log_error("api", "out of memory streaming an answer: closing the connection");
+        conn_close(c);
+        return -1;
+    }
+    memcpy(copy, data, len);
+    wr->c = c;
+    wr->data = copy;
+    wr->len = len;
+    wr->exchange = true;
+    uv_buf_t b = uv_buf_init(copy, (unsigned)len);
+    if (uv_write(&wr->req, &c->h.stream, &b, 1, on_written) < 0) {
+        free(copy);
+        free(wr);
+        conn_close(c);
+        return -1;
+    }
+    x->queued += len;
+    if (x->queued > API_EXCHANGE_HIGH_WATER)
+        x->above_high = true;
+    return 0;
+}
+
+size_t api_exchange_queued(const struct api_exchange *x)
+{
+    return x->queued;
+}
+
+void api_exchange_end(struct api_exchange *x, bool keep_alive)
+{
+    struct conn *c = x->c;
+    if (!x->active)
+        return;
+    x->active = false;
+    if (c->closing)
+        return;
+    const struct api_request *req = api_http_request(&c->http);
+    c->close_after = !keep_alive || !req->keep_alive || req->upgrade || x->hijacked ||
+                     c->srv->closing || x->shut_done || x->shut_pending;
+    read_stop(c);
+    x->end_pending = true;
+    if (x->queued == 0)
+        exchange_finish(c);
+}
+
+void api_exchange_hijack(struct api_exchange *x)
+{
+    struct conn *c = x->c;
+    if (!x->active || x->hijacked || c->closing)
+        return;
+    x->hijacked = true;
+    /* What the client sent behind the request head belongs to the raw stream. */
+    size_t n = c->len - c->off;
+    if (n > 0 && x->cb.on_client_data) {
+        char *copy = malloc(n);
+        if (copy) {
+            memcpy(copy, c->buf + c->off, n);
+            c->len = c->off = 0;
+            x->cb.on_client_data(x, copy, n, x->arg);
+            free(copy);
+        }
+    }
+    c->len = c->off = 0;
+    if (x->active && !x->paused && !c->closing)
+        read_start(c);
+}
+
+void api_exchange_read_stop(struct api_exchange *x)
+{
+    x->paused = true;
+    read_stop(x->c);
+}
+
+void api_exchange_read_start(struct api_exchange *x)
+{
+    x->paused = false;
+    if (x->active && x->hijacked)
+        read_start(x->c);
+}
+
+void api_exchange_shutdown(struct api_exchange *x)
+{
+    struct conn *c = x->c;
+    if (c->closing || x->shut_done || x->shut_pending)
+        return;
+    if (x->queued == 0)
+        exchange_shutdown_now(c);
+    else
+        x->shut_pending = true;
+}
+
+const char *api_exchange_api_version(const struct api_exchange *x)
+{
+    return x->api_version ? x->api_version : api_router_version(x->c->srv->ctx);
+}
+
+const char *api_exchange_server_header(const struct api_exchange *x)
+{
+    return x->c->srv->server_header;
 }

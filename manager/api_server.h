@@ -93,6 +93,59 @@ struct api_server *api_server_start(uv_loop_t *loop, const struct api_server_con
  * server and calls on_closed(arg) (may be NULL) once every handle is closed. */
 void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *arg);
 
+/*
+ * Exchanges: a request the router hands to a handler that answers later or streams (proxied
+ * engine calls, /events, hijacked attach and exec). The server owns the exchange; it lives
+ * from the router's take hook until the handler ends it (api_exchange_respond or
+ * api_exchange_end) or on_abort ran. While it lives:
+ *   - the request's timer is off (a `logs -f` may stream for hours); the connection is still
+ *     read, so a client that goes away is noticed (on_abort), and bytes a client sends ahead
+ *     (a pipelined request) wait in the connection's buffer;
+ *   - api_exchange_write queues bytes for the client (copied); api_exchange_queued says how
+ *     many are not yet written, and on_drain runs when they fall to API_EXCHANGE_LOW_WATER
+ *     after having been above API_EXCHANGE_HIGH_WATER: the producer pauses in between;
+ *   - after api_exchange_hijack (an upgraded attach or exec), what the client sends is handed
+ *     to on_client_data unframed (the bytes it sent behind the request head first), its
+ *     half-close to on_client_eof; api_exchange_shutdown half-closes the client's side.
+ * on_abort: the client went away, or the server is closing: the exchange is gone once it
+ * returns (the handler must drop every reference to it and end what it feeds it from).
+ */
+#define API_EXCHANGE_HIGH_WATER (1024 * 1024)
+#define API_EXCHANGE_LOW_WATER (256 * 1024)
+
+struct api_exchange;
+
+struct api_exchange_callbacks {
+    void (*on_client_data)(struct api_exchange *x, const char *data, size_t len, void *arg);
+    void (*on_client_eof)(struct api_exchange *x, void *arg);
+    void (*on_drain)(struct api_exchange *x, void *arg);
+    void (*on_abort)(struct api_exchange *x, void *arg);
+};
+
+/* cb copied (any callback may be NULL); arg passed to them. */
+void api_exchange_set_callbacks(struct api_exchange *x, const struct api_exchange_callbacks *cb,
+                                void *arg);
+/* The whole answer at once, in the server's usual form; ends the exchange. */
+void api_exchange_respond(struct api_exchange *x, const struct api_response *resp);
+/* Queues raw bytes for the client (copied). 0, or -1 when out of memory or the client is gone
+ * (on_abort follows). */
+int api_exchange_write(struct api_exchange *x, const void *data, size_t len);
+size_t api_exchange_queued(const struct api_exchange *x);
+/* The answer is complete: once the queued bytes are written, the connection serves its next
+ * request if keep_alive (and the client allowed it), else it is closed. Ends the exchange. */
+void api_exchange_end(struct api_exchange *x, bool keep_alive);
+/* From now on the client's bytes are a raw stream for on_client_data. */
+void api_exchange_hijack(struct api_exchange *x);
+/* Pause / resume reading the client (hijacked streams: backpressure toward the engine). */
+void api_exchange_read_stop(struct api_exchange *x);
+void api_exchange_read_start(struct api_exchange *x);
+/* Half-close toward the client once the queued bytes are written (hijacked streams). */
+void api_exchange_shutdown(struct api_exchange *x);
+/* The Api-Version and Server headers the server would send, for handlers that write their
+ * own response head. */
+const char *api_exchange_api_version(const struct api_exchange *x);
+const char *api_exchange_server_header(const struct api_exchange *x);
+
 /* Open client connections (rejected ones included until they are closed). */
 size_t api_server_connections(const struct api_server *s);
 const struct api_server_stats *api_server_stats(const struct api_server *s);

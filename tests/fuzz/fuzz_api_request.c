@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             struct api_response resp = {0};
             const char *v = NULL;
-            api_route(&ctx, req, &resp, &v);
+            api_route(&ctx, req, NULL, &resp, &v);
             bool close = !req->keep_alive || req->upgrade;
             check_answer(&resp, v, req->head, close);
             api_response_free(&resp);

@@ -320,7 +320,7 @@ static char *route_text(const char *raw)
         const struct api_request *req = api_http_request(&h);
         struct api_response resp = {0};
         const char *v = NULL;
-        api_route(&ctx, req, &resp, &v);
+        api_route(&ctx, req, NULL, &resp, &v);
         struct api_http_common common = {
             .api_version = v, .server = "swarm/9.9.9", .head = req->head, .now = 0};
         size_t len;
@@ -834,6 +834,7 @@ static void client_limits(void)
  * seen every connection go; then closes the server and checks the loop ends empty. */
 static void (*client_fn)(void);
 static struct api_server *server;
+static uv_loop_t *cur_loop;
 static uv_async_t client_done;
 static uv_timer_t drain_timer;
 static int drain_ticks, server_closed;
@@ -879,6 +880,7 @@ static void run_server(const struct api_server_config *cfg, void (*fn)(void))
     uv_loop_init(&loop);
     char err[512];
     server_closed = 0;
+    cur_loop = &loop;
     server = api_server_start(&loop, cfg, err, sizeof(err));
     CHECK(server != NULL);
     if (server == NULL) {
@@ -1003,6 +1005,191 @@ static void test_socket_file(void)
     CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* ---- exchanges: answers given later, streams, hijacks (api_server.h) ---- */
+
+static int ex_aborted, ex_client_eof;
+static uv_timer_t ex_timer;
+static struct api_exchange *ex_later;
+
+static void ex_later_fire(uv_timer_t *t)
+{
+    (void)t;
+    char *body = strdup("later");
+    struct api_response resp = {0};
+    api_response_set(&resp, 200, "text/plain", body, 5);
+    api_exchange_respond(ex_later, &resp);
+    api_response_free(&resp);
+    ex_later = NULL;
+    uv_close((uv_handle_t *)&ex_timer, NULL);
+}
+
+static void ex_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    (void)arg;
+    ex_aborted++;
+}
+
+static void ex_echo(struct api_exchange *x, const char *data, size_t len, void *arg)
+{
+    (void)arg;
+    api_exchange_write(x, data, len);
+}
+
+static void ex_eof(struct api_exchange *x, void *arg)
+{
+    (void)arg;
+    ex_client_eof++;
+    api_exchange_write(x, "bye", 3);
+    api_exchange_shutdown(x);
+    api_exchange_end(x, false);
+}
+
+static bool ex_take(void *arg, const struct api_request *req, const char *path,
+                    struct api_exchange *x)
+{
+    (void)arg;
+    static const struct api_exchange_callbacks cb = {
+        .on_client_data = ex_echo, .on_client_eof = ex_eof, .on_abort = ex_abort};
+    api_exchange_set_callbacks(x, &cb, NULL);
+    if (strcmp(path, "/containers/later") == 0) {
+        /* Answered on a later loop turn. */
+        ex_later = x;
+        uv_timer_init(cur_loop, &ex_timer);
+        uv_timer_start(&ex_timer, ex_later_fire, 20, 0);
+        return true;
+    }
+    if (strcmp(path, "/containers/stream") == 0) {
+        struct api_http_common common = {.api_version = api_exchange_api_version(x),
+                                         .server = api_exchange_server_header(x)};
+        size_t n = 0;
+        char *head = api_http_format_stream_head(200, "application/json", &common, &n);
+        api_exchange_write(x, head, n);
+        free(head);
+        const char *parts[] = {"{\"a\":1}\n", "{\"b\":2}\n", ""};
+        for (size_t i = 0; i < 3; i++) {
+            char *chunk = api_http_chunk(parts[i], strlen(parts[i]), &n);
+            api_exchange_write(x, chunk, n);
+            free(chunk);
+        }
+        api_exchange_end(x, true);
+        return true;
+    }
+    if (strcmp(path, "/containers/forever") == 0) {
+        const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        api_exchange_write(x, head, strlen(head));
+        return true; /* never ends: the client leaving aborts it */
+    }
+    if (strcmp(path, "/containers/hijack/attach") == 0 && req->upgrade) {
+        const char *up = "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+        api_exchange_write(x, up, strlen(up));
+        api_exchange_hijack(x);
+        return true;
+    }
+    return false;
+}
+
+static void client_exchanges(void)
+{
+    struct client *c = calloc(1, sizeof(*c));
+    struct reply *r = calloc(1, sizeof(*r));
+    CHECK_INT(cl_open(c), 0);
+    /* A streamed answer ending with keep-alive: the connection serves the next request. */
+    CHECK_INT(cl_sends(c, "GET /containers/stream HTTP/1.1\r\n\r\n"), 0);
+    const char *want = "8\r\n{\"a\":1}\n\r\n8\r\n{\"b\":2}\n\r\n0\r\n\r\n";
+    char *end;
+    while ((end = memmem(c->buf, c->len, "0\r\n\r\n", 5)) == NULL && cl_fill(c) > 0)
+        ;
+    CHECK(end != NULL);
+    CHECK(memmem(c->buf, c->len, "Transfer-Encoding: chunked\r\n", 28) != NULL);
+    char *body = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    CHECK(body != NULL && end != NULL && (size_t)(end + 5 - (body + 4)) == strlen(want) &&
+          memcmp(body + 4, want, strlen(want)) == 0);
+    c->len = 0;
+    CHECK_INT(cl_sends(c, "GET /_ping HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_STR(r->body, "OK");
+    /* Answered on a later loop turn, then keep-alive again. */
+    CHECK_INT(cl_sends(c, "GET /containers/later HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_INT(r->status, 200);
+    CHECK_STR(r->body, "later");
+    CHECK_INT(cl_sends(c, "GET /_ping HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_STR(r->body, "OK");
+    cl_close(c);
+
+    /* A hijacked stream: bytes sent behind the head and after it are echoed; a half-close
+     * reaches the handler, which says bye and closes. */
+    CHECK_INT(cl_open(c), 0);
+    CHECK_INT(cl_sends(c, "POST /containers/hijack/attach HTTP/1.1\r\nConnection: Upgrade\r\n"
+                          "Upgrade: tcp\r\nContent-Length: 0\r\n\r\nearly"),
+              0);
+    while (memmem(c->buf, c->len, "early", 5) == NULL && cl_fill(c) > 0)
+        ;
+    CHECK(memmem(c->buf, c->len, "HTTP/1.1 101 UPGRADED\r\n", 23) == c->buf);
+    CHECK(memmem(c->buf, c->len, "\r\n\r\nearly", 9) != NULL);
+    c->len = 0;
+    CHECK_INT(cl_sends(c, "late"), 0);
+    while (c->len < 4 && cl_fill(c) > 0)
+        ;
+    CHECK(c->len == 4 && memcmp(c->buf, "late", 4) == 0);
+    c->len = 0;
+    shutdown(c->fd, SHUT_WR);
+    while (cl_fill(c) > 0)
+        ;
+    CHECK(c->len == 3 && memcmp(c->buf, "bye", 3) == 0);
+    cl_close(c);
+
+    /* A client that leaves a stream that never ends: the handler hears of it. */
+    CHECK_INT(cl_open(c), 0);
+    CHECK_INT(cl_sends(c, "GET /containers/forever HTTP/1.1\r\n\r\n"), 0);
+    while (memmem(c->buf, c->len, "\r\n\r\n", 4) == NULL && cl_fill(c) > 0)
+        ;
+    cl_close(c);
+    free(c);
+    free(r);
+}
+
+static void test_exchanges(void)
+{
+    char err[256];
+    char url[160];
+    snprintf(url, sizeof(url), "unix://%s", sock_path);
+    CHECK_INT(api_endpoint_parse(url, &endpoint, err, sizeof(err)), 0);
+    struct api_context ectx = ctx;
+    ectx.take = ex_take;
+    struct api_server_config cfg = {.endpoints = &endpoint, .nendpoints = 1, .ctx = &ectx};
+    ex_aborted = ex_client_eof = 0;
+    run_server(&cfg, client_exchanges);
+    CHECK_INT(ex_client_eof, 1);
+    CHECK_INT(ex_aborted, 1);
+    CHECK_INT(final_stats.accepted, 3);
+}
+
+static void test_query(void)
+{
+    char v[32];
+    CHECK_INT(api_query_get("all=1&name=a%2Fb+c&flag&x=", "name", v, sizeof(v)), 1);
+    CHECK_STR(v, "a/b c");
+    CHECK_INT(api_query_get("all=1&name=a%2Fb+c&flag&x=", "flag", v, sizeof(v)), 1);
+    CHECK_STR(v, "");
+    CHECK_INT(api_query_get("all=1&name=a%2Fb+c&flag&x=", "x", v, sizeof(v)), 1);
+    CHECK_STR(v, "");
+    CHECK_INT(api_query_get("all=1", "al", v, sizeof(v)), 0);
+    CHECK_INT(api_query_get("", "all", v, sizeof(v)), 0);
+    CHECK_INT(api_query_get("a=%zz", "a", v, sizeof(v)), -1);
+    CHECK_INT(api_query_get("a=%4", "a", v, sizeof(v)), -1);
+    CHECK_INT(api_query_get("a=0123456789", "a", v, 5), -1);
+    size_t n = 0;
+    char *chunk = api_http_chunk("hello", 5, &n);
+    CHECK(n == 10 && memcmp(chunk, "5\r\nhello\r\n", 10) == 0);
+    free(chunk);
+    chunk = api_http_chunk("", 0, &n);
+    CHECK(n == 5 && memcmp(chunk, "0\r\n\r\n", 5) == 0);
+    free(chunk);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/swapi.XXXXXX");
@@ -1019,6 +1206,8 @@ int main(void)
     RUN(test_info);
     RUN(test_server);
     RUN(test_socket_file);
+    RUN(test_exchanges);
+    RUN(test_query);
     unlink(sock_path);
     rmdir(dir);
     return check_done();

@@ -1,0 +1,524 @@
+/* api_proxy — a client request forwarded to an engine through its relay. See api_proxy.h. */
+#include "manager/api_proxy.h"
+
+#include "common/log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Bytes queued toward the engine past which the client is no longer read (hijacked streams). */
+#define TO_ENGINE_HIGH (512 * 1024)
+
+struct proxy {
+    struct api_exchange *x; /* NULL once the exchange ended or was abandoned */
+    struct relay_stream *s; /* NULL once the stream's on_close ran */
+    char engine[ENGINES_NAME_MAX + 1];
+    char *request; /* the request as sent to the engine */
+    size_t request_len;
+    http_parser parser;
+    bool head;        /* the client asked with HEAD: the answer has no body */
+    bool sent;        /* bytes reached the client: errors can only close now */
+    bool complete;    /* the engine's answer is over */
+    bool upgraded;    /* 101: a raw pipe both ways */
+    bool engine_eof;  /* (upgraded) the engine closed its side */
+    bool client_eof;  /* (upgraded) the client closed its side */
+    bool paused;      /* stream reads stopped for a slow client */
+    bool keep_alive;  /* the engine's answer allows another request on the connection */
+    bool done_called; /* opts.done ran */
+    bool detached;    /* started without a client (api_proxy_start with x NULL) */
+    bool answered;    /* (detached) on_response ran */
+    /* buffered mode */
+    bool buffered;
+    char *body;
+    size_t body_len, body_cap;
+    bool too_big;
+    char content_type[128];
+    bool in_ctype; /* the header being parsed is Content-Type */
+    struct api_proxy_opts o;
+};
+
+static void proxy_maybe_free(struct proxy *p)
+{
+    if (p->x || p->s)
+        return;
+    if (!p->done_called) {
+        p->done_called = true;
+        if (p->o.done)
+            p->o.done(p->o.arg);
+    }
+    free(p->request);
+    free(p->body);
+    free(p);
+}
+
+/* ---- answers ---- */
+
+void api_proxy_respond(struct api_exchange *x, int status, const char *content_type,
+                       const char *body, size_t len)
+{
+    struct api_response resp = {.status = status,
+                                .content_type =
+                                    content_type && content_type[0] ? content_type : NULL,
+                                .body = (char *)body,
+                                .body_len = len};
+    api_exchange_respond(x, &resp);
+}
+
+void api_proxy_error(struct api_exchange *x, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct api_response resp = {0};
+    api_response_error(&resp, status, "%s", msg);
+    api_exchange_respond(x, &resp);
+    api_response_free(&resp);
+}
+
+/* The exchange is over from our side: answered, or the client's connection to be closed. */
+static void finish(struct proxy *p, bool keep_alive)
+{
+    if (p->x) {
+        struct api_exchange *x = p->x;
+        p->x = NULL;
+        api_exchange_end(x, keep_alive);
+    }
+    if (p->s)
+        relay_stream_close(p->s);
+}
+
+/* A detached call's failure, as an answer in the engine's own error form. */
+static void detached_error(struct proxy *p, int status, const char *msg)
+{
+    if (p->answered)
+        return;
+    p->answered = true;
+    json_t *v = json_pack("{s:s}", "message", msg);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    p->o.on_response(p->o.arg, NULL, p->engine, status, "application/json", text ? text : "",
+                     text ? strlen(text) : 0);
+    free(text);
+}
+
+/* A failure: an error answer if nothing was sent yet, else a closed connection. */
+static void fail(struct proxy *p, const char *reason)
+{
+    if (p->detached) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "swarm: node %s: %s", p->engine, reason);
+        detached_error(p, 502, msg);
+    } else if (p->x && !p->sent) {
+        struct api_exchange *x = p->x;
+        p->x = NULL;
+        api_proxy_error(x, 502, "swarm: node %s: %s", p->engine, reason);
+    } else if (p->x) {
+        log_info("api", "node %s: %s (the client's connection is closed)", p->engine, reason);
+    }
+    finish(p, false);
+}
+
+/* ---- the engine's response ---- */
+
+static int on_header_field(http_parser *hp, const char *at, size_t len)
+{
+    struct proxy *p = hp->data;
+    p->in_ctype = len == 12 && strncasecmp(at, "Content-Type", 12) == 0;
+    return 0;
+}
+
+static int on_header_value(http_parser *hp, const char *at, size_t len)
+{
+    struct proxy *p = hp->data;
+    if (p->in_ctype) {
+        size_t have = strlen(p->content_type);
+        size_t n =
+            len < sizeof(p->content_type) - 1 - have ? len : sizeof(p->content_type) - 1 - have;
+        memcpy(p->content_type + have, at, n);
+        p->content_type[have + n] = '\0';
+    }
+    return 0;
+}
+
+static int on_headers_complete(http_parser *hp)
+{
+    struct proxy *p = hp->data;
+    /* A HEAD answer carries headers only, whatever its Content-Length says. */
+    return p->head ? 1 : 0;
+}
+
+static int on_body(http_parser *hp, const char *at, size_t len)
+{
+    struct proxy *p = hp->data;
+    if (!p->buffered || p->too_big)
+        return 0;
+    if (p->body_len + len + 1 > API_PROXY_BUFFER_MAX) {
+        p->too_big = true;
+        return 0;
+    }
+    if (p->body_len + len + 1 > p->body_cap) {
+        size_t cap = p->body_cap ? p->body_cap : 4096;
+        while (cap < p->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(p->body, cap);
+        if (b == NULL) {
+            p->too_big = true;
+            return 0;
+        }
+        p->body = b;
+        p->body_cap = cap;
+    }
+    memcpy(p->body + p->body_len, at, len);
+    p->body_len += len;
+    p->body[p->body_len] = '\0';
+    return 0;
+}
+
+static int on_message_complete(http_parser *hp)
+{
+    struct proxy *p = hp->data;
+    p->complete = true;
+    p->keep_alive = http_should_keep_alive(hp) != 0;
+    return 1; /* stop: anything after it is not ours */
+}
+
+static const http_parser_settings response_settings = {
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void buffered_answer(struct proxy *p)
+{
+    if (p->too_big) {
+        fail(p, "the engine's answer is larger than the manager buffers");
+        return;
+    }
+    struct api_exchange *x = p->x;
+    p->x = NULL;
+    if (p->s)
+        relay_stream_close(p->s);
+    if (p->detached && !p->answered) {
+        p->answered = true;
+        p->o.on_response(p->o.arg, NULL, p->engine, (int)p->parser.status_code, p->content_type,
+                         p->body ? p->body : "", p->body_len);
+    } else if (x)
+        p->o.on_response(p->o.arg, x, p->engine, (int)p->parser.status_code, p->content_type,
+                         p->body ? p->body : "", p->body_len);
+}
+
+/* ---- the two directions of an upgraded stream ---- */
+
+static void to_engine_done(struct relay_stream *s, int status, void *arg)
+{
+    (void)s;
+    (void)status;
+    struct proxy *p = arg;
+    /* The buffer is freed by the write's own record; see client_data. */
+    if (p->x && p->s && relay_stream_write_queue_size(p->s) < TO_ENGINE_HIGH)
+        api_exchange_read_start(p->x);
+}
+
+struct chunk {
+    struct proxy *p;
+    uint8_t data[];
+};
+
+static void chunk_done(struct relay_stream *s, int status, void *arg)
+{
+    struct chunk *ch = arg;
+    struct proxy *p = ch->p;
+    free(ch);
+    to_engine_done(s, status, p);
+}
+
+static void client_data(struct api_exchange *x, const char *data, size_t len, void *arg)
+{
+    struct proxy *p = arg;
+    (void)x;
+    if (p->s == NULL)
+        return;
+    struct chunk *ch = malloc(sizeof(*ch) + len);
+    if (ch == NULL) {
+        fail(p, "out of memory");
+        return;
+    }
+    ch->p = p;
+    memcpy(ch->data, data, len);
+    int rc = relay_stream_write(p->s, ch->data, len, chunk_done, ch);
+    if (rc < 0) {
+        free(ch);
+        fail(p, uv_strerror(rc));
+        return;
+    }
+    if (relay_stream_write_queue_size(p->s) >= TO_ENGINE_HIGH && p->x)
+        api_exchange_read_stop(p->x);
+}
+
+static void client_eof(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct proxy *p = arg;
+    p->client_eof = true;
+    if (p->s)
+        relay_stream_shutdown(p->s);
+    if (p->engine_eof)
+        finish(p, false);
+}
+
+static void client_drain(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct proxy *p = arg;
+    if (p->paused && p->s) {
+        p->paused = false;
+        relay_stream_read_start(p->s);
+    }
+}
+
+static void client_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct proxy *p = arg;
+    p->x = NULL;
+    if (p->s)
+        relay_stream_close(p->s);
+    proxy_maybe_free(p);
+}
+
+static const struct api_exchange_callbacks exchange_cb = {
+    .on_client_data = client_data,
+    .on_client_eof = client_eof,
+    .on_drain = client_drain,
+    .on_abort = client_abort,
+};
+
+/* ---- relay stream callbacks ---- */
+
+static void pass(struct proxy *p, const uint8_t *data, size_t len)
+{
+    if (p->x == NULL || len == 0)
+        return;
+    if (api_exchange_write(p->x, data, len) < 0)
+        return; /* the client is gone: on_abort follows */
+    p->sent = true;
+    if (api_exchange_queued(p->x) > API_EXCHANGE_HIGH_WATER && p->s && !p->paused) {
+        p->paused = true;
+        relay_stream_read_stop(p->s);
+    }
+}
+
+static void stream_data(struct relay_stream *s, const uint8_t *data, size_t len, void *arg)
+{
+    (void)s;
+    struct proxy *p = arg;
+    if (p->x == NULL && !(p->detached && !p->answered))
+        return;
+    if (p->upgraded) {
+        pass(p, data, len);
+        return;
+    }
+    if (p->complete)
+        return; /* bytes after the answer: not the client's */
+    size_t used = http_parser_execute(&p->parser, &response_settings, (const char *)data, len);
+    if (p->parser.upgrade && p->parser.status_code == 101) {
+        /* The head went through the parser; everything from the head on is the client's. */
+        p->upgraded = true;
+        pass(p, data, len);
+        if (p->x) {
+            api_exchange_set_callbacks(p->x, &exchange_cb, p);
+            api_exchange_hijack(p->x);
+        }
+        return;
+    }
+    if (HTTP_PARSER_ERRNO(&p->parser) != HPE_OK && !p->complete) {
+        char reason[160];
+        snprintf(reason, sizeof(reason), "the engine's answer is not HTTP (%s)",
+                 http_errno_description(HTTP_PARSER_ERRNO(&p->parser)));
+        fail(p, reason);
+        return;
+    }
+    if (!p->buffered)
+        pass(p, data, p->complete ? used : len);
+    if (p->complete) {
+        if (p->buffered)
+            buffered_answer(p);
+        else
+            finish(p, p->keep_alive);
+    }
+}
+
+static void stream_eof(struct relay_stream *s, void *arg)
+{
+    (void)s;
+    struct proxy *p = arg;
+    if (p->upgraded) {
+        p->engine_eof = true;
+        if (p->x)
+            api_exchange_shutdown(p->x);
+        if (p->client_eof)
+            finish(p, false);
+        return;
+    }
+    if (!p->complete) {
+        /* A body delimited by the connection's end completes here. */
+        http_parser_execute(&p->parser, &response_settings, NULL, 0);
+        if (p->complete) {
+            p->keep_alive = false;
+            if (p->buffered)
+                buffered_answer(p);
+            else
+                finish(p, false);
+            return;
+        }
+        fail(p, "the engine closed the connection before it answered in full");
+    }
+}
+
+static void stream_close(struct relay_stream *s, int code, const char *reason, void *arg)
+{
+    (void)s;
+    struct proxy *p = arg;
+    p->s = NULL;
+    if (p->detached && !p->answered) {
+        fail(p, reason && reason[0] ? reason : "stream ended");
+    } else if (p->x) {
+        if (p->upgraded && p->engine_eof) {
+            finish(p, false);
+        } else if (!p->complete || p->upgraded) {
+            char why[200];
+            snprintf(why, sizeof(why), "%s", reason && reason[0] ? reason : "stream ended");
+            (void)code;
+            fail(p, why);
+        }
+    }
+    proxy_maybe_free(p);
+}
+
+static const struct relay_stream_callbacks stream_cb = {
+    .on_data = stream_data,
+    .on_eof = stream_eof,
+    .on_close = stream_close,
+};
+
+/* ---- the request ---- */
+
+static bool skip_header(const char *name)
+{
+    return strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0 ||
+           strcasecmp(name, "Expect") == 0;
+}
+
+static char *serialize(const struct api_request *req, const struct api_proxy_opts *o, size_t *len)
+{
+    const char *url = o->url ? o->url : req->url;
+    const char *body = o->body_set ? o->body : req->body;
+    size_t body_len = o->body_set ? o->body_len : req->body_len;
+    bool with_length =
+        body_len > 0 || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0;
+    size_t cap = strlen(req->method) + strlen(url) + 32 + 48 + body_len;
+    for (size_t i = 0; i < req->nheaders; i++)
+        cap += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 4;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    size_t n = (size_t)snprintf(out, cap, "%s %s HTTP/1.1\r\n", req->method, url);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (skip_header(req->headers[i].name))
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s: %s\r\n", req->headers[i].name,
+                              req->headers[i].value);
+    }
+    if (with_length)
+        n += (size_t)snprintf(out + n, cap - n, "Content-Length: %zu\r\n", body_len);
+    n += (size_t)snprintf(out + n, cap - n, "\r\n");
+    if (body_len)
+        memcpy(out + n, body, body_len);
+    *len = n + body_len;
+    return out;
+}
+
+static void request_written(struct relay_stream *s, int status, void *arg)
+{
+    (void)s;
+    (void)status;
+    (void)arg;
+}
+
+int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_request *req,
+                    const struct api_proxy_opts *opts)
+{
+    if (e->conn == NULL || !relay_conn_ready(e->conn)) {
+        if (x) {
+            api_proxy_error(x, 502, "swarm: node %s is not connected%s%s", e->name,
+                            e->error[0] ? ": " : "", e->error);
+        } else {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "swarm: node %s is not connected", e->name);
+            json_t *v = json_pack("{s:s}", "message", msg);
+            char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+            json_decref(v);
+            opts->on_response(opts->arg, NULL, e->name, 502, "application/json", text ? text : "",
+                              text ? strlen(text) : 0);
+            free(text);
+        }
+        if (opts->done)
+            opts->done(opts->arg);
+        return -1;
+    }
+    struct proxy *p = calloc(1, sizeof(*p));
+    if (p)
+        p->request = serialize(req, opts, &p->request_len);
+    if (p == NULL || p->request == NULL) {
+        free(p);
+        if (x)
+            api_proxy_error(x, 500, "swarm: out of memory");
+        else
+            opts->on_response(opts->arg, NULL, e->name, 500, "application/json",
+                              "{\"message\":\"swarm: out of memory\"}",
+                              strlen("{\"message\":\"swarm: out of memory\"}"));
+        if (opts->done)
+            opts->done(opts->arg);
+        return -1;
+    }
+    p->o = *opts;
+    p->o.url = NULL;
+    p->o.body = NULL;
+    p->x = x;
+    p->head = req->head;
+    p->buffered = opts->on_response != NULL;
+    snprintf(p->engine, sizeof(p->engine), "%s", e->name);
+    http_parser_init(&p->parser, HTTP_RESPONSE);
+    p->parser.data = p;
+    p->detached = x == NULL;
+    p->s = relay_stream_open(e->conn, &stream_cb, p);
+    if (p->s == NULL) {
+        p->x = NULL;
+        if (x)
+            api_proxy_error(x, 503, "swarm: node %s: too many streams open; try again", e->name);
+        else
+            detached_error(p, 503, "swarm: too many streams open on the node; try again");
+        proxy_maybe_free(p);
+        return -1;
+    }
+    if (x)
+        api_exchange_set_callbacks(x, &exchange_cb, p);
+    int rc =
+        relay_stream_write(p->s, (const uint8_t *)p->request, p->request_len, request_written, p);
+    if (rc < 0) {
+        fail(p, uv_strerror(rc));
+        return 0;
+    }
+    /* No half-close after the request: Go's HTTP server reads an early end-of-file as the
+     * client gone, and would cancel a `wait` or `logs -f`. The stream is closed once the
+     * answer is complete. */
+    return 0;
+}

@@ -1,0 +1,1268 @@
+/* api_routes — the engine API over the cluster: view answers and proxied calls. See
+ * api_routes.h. */
+#include "manager/api_routes.h"
+
+#include "common/log.h"
+#include "manager/api_cluster.h"
+#include "manager/api_proxy.h"
+
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REF_MAX 512
+#define URL_MAX 2048
+/* An /events watcher this far behind is cut off rather than buffered without end. */
+#define EVENTS_BACKLOG_MAX (8 * 1024 * 1024)
+
+struct watcher {
+    struct api_routes *r;
+    struct api_exchange *x;
+    struct watcher *prev, *next;
+    json_t *filters; /* the client's filters (object of arrays), or NULL */
+    int64_t until;   /* unix seconds, 0: none */
+};
+
+struct api_routes {
+    struct engines *es;
+    struct watcher *watchers;
+};
+
+struct api_routes *api_routes_new(struct engines *es)
+{
+    struct api_routes *r = calloc(1, sizeof(*r));
+    if (r)
+        r->es = es;
+    return r;
+}
+
+static void watcher_free(struct watcher *w)
+{
+    struct api_routes *r = w->r;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        r->watchers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    json_decref(w->filters);
+    free(w);
+}
+
+static void watcher_end(struct watcher *w)
+{
+    struct api_exchange *x = w->x;
+    size_t n = 0;
+    char *last = api_http_chunk("", 0, &n);
+    if (last)
+        api_exchange_write(x, last, n);
+    free(last);
+    watcher_free(w);
+    api_exchange_end(x, last != NULL);
+}
+
+void api_routes_free(struct api_routes *r)
+{
+    if (r == NULL)
+        return;
+    while (r->watchers)
+        watcher_end(r->watchers);
+    free(r);
+}
+
+/* ---- small helpers ---- */
+
+static void respond_json(struct api_exchange *x, int status, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (text == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    size_t n = strlen(text);
+    char *body = realloc(text, n + 2);
+    if (body == NULL) {
+        free(text);
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    body[n] = '\n';
+    body[n + 1] = '\0';
+    api_proxy_respond(x, status, "application/json", body, n + 1);
+    free(body);
+}
+
+/* The /vX.Y prefix the client used ("" if none): req->path minus path. */
+static size_t prefix_len(const struct api_request *req, const char *path)
+{
+    size_t full = strlen(req->path), rest = strlen(path);
+    return full >= rest ? full - rest : 0;
+}
+
+/* prefix + middle + query → out. */
+static int build_url(char *out, size_t cap, const struct api_request *req, const char *path,
+                     const char *middle)
+{
+    int n = snprintf(out, cap, "%.*s%s%s%s", (int)prefix_len(req, path), req->path, middle,
+                     req->query[0] ? "?" : "", req->query);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static bool engine_usable(const struct engine *e)
+{
+    return e->healthy && e->ready && e->conn != NULL;
+}
+
+/* ---- GET /containers/json ---- */
+
+json_t *api_routes_container_entry(const struct engine *e, json_t *c)
+{
+    json_t *out = json_deep_copy(c);
+    if (out == NULL)
+        return NULL;
+    json_t *names = json_object_get(out, "Names");
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        const char *name = json_string_value(n);
+        if (name == NULL)
+            continue;
+        char buf[REF_MAX];
+        snprintf(buf, sizeof(buf), "/%s%s%s", e->name, name[0] == '/' ? "" : "/", name);
+        json_array_set_new(names, i, json_string(buf));
+    }
+    json_t *ports = json_object_get(out, "Ports");
+    json_t *p;
+    json_array_foreach(ports, i, p)
+    {
+        const char *ip = json_string_value(json_object_get(p, "IP"));
+        if (ip && (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0) && e->ip[0])
+            json_object_set_new(p, "IP", json_string(e->ip));
+    }
+    if (!e->healthy)
+        json_object_set_new(out, "Status", json_string("Host Down"));
+    return out;
+}
+
+/* Does the value list of a filter key match? v: the candidate values. */
+static bool filter_any(json_t *list, bool (*match)(const char *want, void *ctx), void *ctx)
+{
+    if (list == NULL)
+        return true;
+    if (json_is_object(list)) {
+        /* The old form: {"value": true}. */
+        const char *k;
+        json_t *v;
+        json_object_foreach(list, k, v)
+        {
+            if (match(k, ctx))
+                return true;
+        }
+        return false;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *want = json_string_value(v);
+        if (want && match(want, ctx))
+            return true;
+    }
+    return json_array_size(list) == 0;
+}
+
+struct cmatch {
+    const struct engine *e;
+    json_t *c;
+};
+
+static bool match_name(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(m->c, "Names"), i, n)
+    {
+        const char *name = json_string_value(n);
+        if (name == NULL)
+            continue;
+        char full[REF_MAX];
+        snprintf(full, sizeof(full), "/%s%s", m->e->name, name);
+        /* dockerd matches a regular expression; a substring covers the usual uses. */
+        if (strstr(name, want) || strstr(full, want))
+            return true;
+    }
+    return false;
+}
+
+static bool match_id(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    return strncmp(json_str(m->c, "Id"), want, strlen(want)) == 0;
+}
+
+static bool match_label_in(json_t *labels, const char *want)
+{
+    const char *eq = strchr(want, '=');
+    if (eq == NULL)
+        return json_object_get(labels, want) != NULL;
+    char key[256];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - want), want);
+    const char *v = json_string_value(json_object_get(labels, key));
+    return v && strcmp(v, eq + 1) == 0;
+}
+
+static bool match_label(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    return match_label_in(json_object_get(m->c, "Labels"), want);
+}
+
+static bool match_status(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    return strcmp(json_str(m->c, "State"), want) == 0;
+}
+
+static bool match_node(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    return fnmatch(want, m->e->name, 0) == 0 || strcmp(want, m->e->id) == 0;
+}
+
+static bool match_ancestor(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    const char *image = json_str(m->c, "Image");
+    size_t n = strlen(want);
+    return strcmp(image, want) == 0 || strncmp(json_str(m->c, "ImageID"), want, n) == 0 ||
+           (strncmp(image, want, n) == 0 && image[n] == ':');
+}
+
+static bool match_exited(const char *want, void *ctx)
+{
+    struct cmatch *m = ctx;
+    const char *status = json_str(m->c, "Status");
+    char code[32];
+    snprintf(code, sizeof(code), "Exited (%s)", want);
+    return strncmp(status, code, strlen(code)) == 0;
+}
+
+static int64_t created_of(json_t *c)
+{
+    return (int64_t)json_integer_value(json_object_get(c, "Created"));
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+    int64_t x = created_of(*(json_t *const *)a), y = created_of(*(json_t *const *)b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void containers_json(struct api_routes *r, const struct api_request *req,
+                            struct api_exchange *x)
+{
+    char v[4096];
+    bool all = api_query_get(req->query, "all", v, sizeof(v)) == 1 &&
+               (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "True") == 0);
+    long limit = -1;
+    if (api_query_get(req->query, "limit", v, sizeof(v)) == 1 && v[0])
+        limit = strtol(v, NULL, 10);
+    json_t *filters = NULL;
+    int fr = api_query_get(req->query, "filters", v, sizeof(v));
+    if (fr < 0) {
+        api_proxy_error(x, 400, "invalid filter: the filters parameter is too long");
+        return;
+    }
+    if (fr == 1 && v[0]) {
+        json_error_t jerr;
+        filters = json_loads(v, 0, &jerr);
+        if (!json_is_object(filters)) {
+            json_decref(filters);
+            api_proxy_error(x, 400, "invalid filter: %s", jerr.text);
+            return;
+        }
+    }
+    if (limit > 0)
+        all = true; /* dockerd: -n implies -a */
+    json_t *status = filters ? json_object_get(filters, "status") : NULL;
+    if (status)
+        all = true;
+    size_t total = 0;
+    for (size_t i = 0; i < engines_count(r->es); i++)
+        total += json_array_size(engines_at(r->es, i)->containers);
+    json_t **list = calloc(total ? total : 1, sizeof(*list));
+    size_t n = 0;
+    if (list == NULL) {
+        json_decref(filters);
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    for (size_t i = 0; i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        size_t k;
+        json_t *c;
+        json_array_foreach(e->containers, k, c)
+        {
+            const char *state = json_str(c, "State");
+            if (!all && (strcmp(state, "running") != 0 || !e->healthy))
+                continue;
+            struct cmatch m = {e, c};
+            if (filters && (!filter_any(json_object_get(filters, "name"), match_name, &m) ||
+                            !filter_any(json_object_get(filters, "id"), match_id, &m) ||
+                            !filter_any(json_object_get(filters, "label"), match_label, &m) ||
+                            !filter_any(status, match_status, &m) ||
+                            !filter_any(json_object_get(filters, "node"), match_node, &m) ||
+                            !filter_any(json_object_get(filters, "ancestor"), match_ancestor, &m) ||
+                            !filter_any(json_object_get(filters, "exited"), match_exited, &m)))
+                continue;
+            json_t *entry = api_routes_container_entry(e, c);
+            if (entry)
+                list[n++] = entry;
+        }
+    }
+    json_decref(filters);
+    qsort(list, n, sizeof(*list), by_created_desc);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (out && (limit <= 0 || (long)i < limit))
+            json_array_append(out, list[i]);
+        json_decref(list[i]);
+    }
+    free(list);
+    respond_json(x, 200, out);
+}
+
+/* ---- create ---- */
+
+struct create_ctx {
+    struct api_routes *r;
+    char engine[ENGINES_NAME_MAX + 1];
+    char name[REF_MAX];
+    char *body; /* the rewritten config */
+};
+
+static void create_done(void *arg)
+{
+    struct create_ctx *cc = arg;
+    struct engine *e = engines_find(cc->r->es, cc->engine);
+    if (e && e->pending > 0)
+        e->pending--;
+    free(cc->body);
+    free(cc);
+}
+
+static void create_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                            const char *ctype, const char *body, size_t len)
+{
+    struct create_ctx *cc = arg;
+    if (status == 201) {
+        json_t *v = json_loadb(body, len, 0, NULL);
+        const char *id = json_string_value(json_object_get(v, "Id"));
+        struct engine *e = engines_find(cc->r->es, engine);
+        if (id && e)
+            engines_note_container(cc->r->es, e, id, cc->name);
+        if (id)
+            log_info("api", "container %.12s%s%s created on %s", id, cc->name[0] ? " " : "",
+                     cc->name, engine);
+        json_decref(v);
+    }
+    api_proxy_respond(x, status, ctype, body, len);
+}
+
+/* The scheduling expressions classic Swarm read from the environment. */
+static bool swarm_env(const char *s)
+{
+    return strncmp(s, "constraint:", 11) == 0 || strncmp(s, "affinity:", 9) == 0 ||
+           strncmp(s, "reschedule:", 11) == 0 || strncmp(s, "whitelist:", 10) == 0;
+}
+
+/* "node==NAME", "node!=NAME", "node==~NAME" (soft): the engines it allows. */
+struct node_rule {
+    char pattern[REF_MAX];
+    bool negate, soft;
+    char text[REF_MAX]; /* as given, for the error */
+};
+
+static int parse_node_rule(const char *expr, struct node_rule *nr, char *err, size_t errlen)
+{
+    snprintf(nr->text, sizeof(nr->text), "%s", expr);
+    const char *op = strstr(expr, "==");
+    const char *neg = strstr(expr, "!=");
+    if (neg && (!op || neg < op)) {
+        op = neg;
+        nr->negate = true;
+    }
+    if (op == NULL) {
+        snprintf(err, errlen, "constraint expression \"%s\": expected KEY==VALUE or KEY!=VALUE",
+                 expr);
+        return -1;
+    }
+    const char *val = op + 2;
+    if (*val == '~') {
+        nr->soft = true;
+        val++;
+    }
+    snprintf(nr->pattern, sizeof(nr->pattern), "%s", val);
+    return 0;
+}
+
+static bool rule_allows(const struct node_rule *nr, const struct engine *e)
+{
+    const char *pat = nr->pattern;
+    bool hit;
+    size_t n = strlen(pat);
+    if (n >= 2 && pat[0] == '/' && pat[n - 1] == '/') {
+        char inner[REF_MAX];
+        snprintf(inner, sizeof(inner), "*%.*s*", (int)(n - 2), pat + 1);
+        hit = fnmatch(inner, e->name, 0) == 0; /* a regular expression, read as a substring */
+    } else {
+        hit = fnmatch(pat, e->name, 0) == 0 || strcmp(pat, e->id) == 0;
+    }
+    return nr->negate ? !hit : hit;
+}
+
+static size_t load_of(const struct engine *e)
+{
+    return json_array_size(e->containers) + e->pending;
+}
+
+static void containers_create(struct api_routes *r, const struct api_request *req, const char *path,
+                              struct api_exchange *x)
+{
+    char name[REF_MAX] = "";
+    if (api_query_get(req->query, "name", name, sizeof(name)) < 0) {
+        api_proxy_error(x, 400, "invalid container name: too long");
+        return;
+    }
+    const char *bare = name[0] == '/' ? name + 1 : name;
+    if (bare[0] && engines_name_taken(r->es, bare)) {
+        struct engine *holder = NULL;
+        json_t *c = NULL;
+        engines_find_container(r->es, bare, &holder, &c);
+        api_proxy_error(x, 409,
+                        "Conflict. The container name \"/%s\" is already in use by container "
+                        "\"%s\". You have to remove (or rename) that container to be able to "
+                        "reuse that name.",
+                        bare, c ? json_str(c, "Id") : "");
+        return;
+    }
+    json_error_t jerr;
+    json_t *cfg = req->body_len ? json_loadb(req->body, req->body_len, 0, &jerr) : json_object();
+    if (!json_is_object(cfg)) {
+        json_decref(cfg);
+        api_proxy_error(x, 400, "invalid JSON: %s",
+                        req->body_len ? jerr.text : "the container config is empty");
+        return;
+    }
+    /* Take the scheduling expressions out of the environment: the engine never sees them. */
+    struct node_rule rules[8];
+    size_t nrules = 0;
+    char conditions[1024] = "";
+    json_t *env = json_object_get(cfg, "Env");
+    if (json_is_array(env)) {
+        for (size_t i = 0; i < json_array_size(env);) {
+            const char *s = json_string_value(json_array_get(env, i));
+            if (s == NULL || !swarm_env(s)) {
+                i++;
+                continue;
+            }
+            if (strncmp(s, "constraint:node", 15) == 0) {
+                char err[256];
+                if (nrules == sizeof(rules) / sizeof(rules[0])) {
+                    json_decref(cfg);
+                    api_proxy_error(x, 400, "at most %zu node constraints", nrules);
+                    return;
+                }
+                memset(&rules[nrules], 0, sizeof(rules[nrules]));
+                if (parse_node_rule(s + 11, &rules[nrules], err, sizeof(err)) < 0) {
+                    json_decref(cfg);
+                    api_proxy_error(x, 400, "%s", err);
+                    return;
+                }
+                size_t cl = strlen(conditions);
+                snprintf(conditions + cl, sizeof(conditions) - cl, "%s%s", cl ? ", " : "", s + 11);
+                nrules++;
+            } else {
+                log_info("api", "create: \"%s\" is not applied yet (only node constraints are)", s);
+            }
+            json_array_remove(env, i);
+        }
+    }
+    /* Spread: the usable engine with the fewest containers; soft rules drop out when no engine
+     * satisfies every rule. */
+    struct engine *best = NULL;
+    bool any_usable = false;
+    for (int pass = 0; pass < 2 && best == NULL; pass++) {
+        for (size_t i = 0; i < engines_count(r->es); i++) {
+            struct engine *e = engines_at(r->es, i);
+            if (!engine_usable(e))
+                continue;
+            any_usable = true;
+            bool ok = true;
+            for (size_t k = 0; k < nrules && ok; k++) {
+                if (pass == 1 && rules[k].soft)
+                    continue;
+                ok = rule_allows(&rules[k], e);
+            }
+            if (ok && (best == NULL || load_of(e) < load_of(best)))
+                best = e;
+        }
+    }
+    if (!any_usable) {
+        json_decref(cfg);
+        api_proxy_error(x, 500, "No healthy node available in the cluster");
+        return;
+    }
+    if (best == NULL) {
+        json_decref(cfg);
+        api_proxy_error(x, 500,
+                        "Unable to find a node that satisfies the following conditions \n[%s]",
+                        conditions);
+        return;
+    }
+    struct create_ctx *cc = calloc(1, sizeof(*cc));
+    char *body = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    if (cc == NULL || body == NULL) {
+        free(cc);
+        free(body);
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    cc->r = r;
+    cc->body = body;
+    snprintf(cc->engine, sizeof(cc->engine), "%s", best->name);
+    snprintf(cc->name, sizeof(cc->name), "%s", bare);
+    best->pending++;
+    (void)path;
+    struct api_proxy_opts o = {
+        .body = body,
+        .body_len = strlen(body),
+        .body_set = true,
+        .on_response = create_answered,
+        .done = create_done,
+        .arg = cc,
+    };
+    api_proxy_start(x, best, req, &o);
+}
+
+/* ---- calls on one container ---- */
+
+struct object_ctx {
+    struct api_routes *r;
+};
+
+static void object_done(void *arg)
+{
+    free(arg);
+}
+
+static json_t *node_object(const struct engine *e)
+{
+    json_t *labels = json_object();
+    json_t *info_labels = json_object_get(e->info, "Labels");
+    size_t i;
+    json_t *l;
+    json_array_foreach(info_labels, i, l)
+    {
+        const char *kv = json_string_value(l);
+        const char *eq = kv ? strchr(kv, '=') : NULL;
+        if (eq) {
+            char key[256];
+            snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+            json_object_set_new(labels, key, json_string(eq + 1));
+        }
+    }
+    const char *kernel = json_str(e->info, "KernelVersion");
+    const char *os = json_str(e->info, "OperatingSystem");
+    const char *ostype = json_str(e->info, "OSType");
+    const char *driver = json_str(e->info, "Driver");
+    if (kernel[0])
+        json_object_set_new(labels, "kernelversion", json_string(kernel));
+    if (os[0])
+        json_object_set_new(labels, "operatingsystem", json_string(os));
+    if (ostype[0])
+        json_object_set_new(labels, "ostype", json_string(ostype));
+    if (driver[0])
+        json_object_set_new(labels, "storagedriver", json_string(driver));
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "ID", e->id, "IP", e->ip, "Addr", e->addr, "Name",
+        e->name, "Cpus", (json_int_t)json_integer_value(json_object_get(e->info, "NCPU")), "Memory",
+        (json_int_t)json_integer_value(json_object_get(e->info, "MemTotal")), "Labels", labels);
+}
+
+static void inspect_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                             const char *ctype, const char *body, size_t len)
+{
+    struct object_ctx *oc = arg;
+    struct engine *e = engines_find(oc->r->es, engine);
+    json_t *v = status == 200 && e ? json_loadb(body, len, 0, NULL) : NULL;
+    if (!json_is_object(v)) {
+        json_decref(v);
+        api_proxy_respond(x, status, ctype, body, len);
+        return;
+    }
+    json_t *node = node_object(e);
+    if (node)
+        json_object_set_new(v, "Node", node);
+    respond_json(x, 200, v);
+}
+
+static void exec_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                          const char *ctype, const char *body, size_t len)
+{
+    struct object_ctx *oc = arg;
+    if (status == 201) {
+        json_t *v = json_loadb(body, len, 0, NULL);
+        const char *id = json_string_value(json_object_get(v, "Id"));
+        struct engine *e = engines_find(oc->r->es, engine);
+        if (id && e)
+            engines_note_exec(oc->r->es, e, id);
+        json_decref(v);
+    }
+    api_proxy_respond(x, status, ctype, body, len);
+}
+
+static void not_found_container(struct api_exchange *x, const char *method, const char *ref,
+                                bool ambiguous)
+{
+    if (ambiguous) {
+        api_proxy_error(x, 404,
+                        "No such container: %s (it names containers on several nodes; "
+                        "use NODE/NAME or the id)",
+                        ref);
+        return;
+    }
+    if (strcmp(method, "DELETE") == 0)
+        api_proxy_error(x, 404, "No such container: %s", ref);
+    else
+        api_proxy_error(x, 404, "No such container: %s", ref);
+}
+
+static void container_call(struct api_routes *r, const struct api_request *req, const char *path,
+                           struct api_exchange *x)
+{
+    const char *rest = path + strlen("/containers/");
+    char ref[REF_MAX];
+    const char *action = "";
+    if (strcmp(req->method, "DELETE") == 0) {
+        snprintf(ref, sizeof(ref), "%s", rest);
+    } else {
+        const char *slash = strrchr(rest, '/');
+        if (slash == NULL) {
+            api_proxy_error(x, 404, "page not found: %s %s", req->method, path);
+            return;
+        }
+        snprintf(ref, sizeof(ref), "%.*s", (int)(slash - rest), rest);
+        action = slash + 1;
+    }
+    struct engine *e = NULL;
+    json_t *c = NULL;
+    enum engines_lookup lk = engines_find_container(r->es, ref, &e, &c);
+    if (lk != ENGINES_FOUND) {
+        not_found_container(x, req->method, ref, lk == ENGINES_AMBIGUOUS);
+        return;
+    }
+    if (!e->healthy) {
+        api_proxy_error(x, 500, "Container %s running on unhealthy node %s", ref, e->name);
+        return;
+    }
+    char middle[REF_MAX + 64], url[URL_MAX];
+    snprintf(middle, sizeof(middle), "/containers/%s%s%s", json_str(c, "Id"), action[0] ? "/" : "",
+             action);
+    if (build_url(url, sizeof(url), req, path, middle) < 0) {
+        api_proxy_error(x, 414, "the request's URL is too long");
+        return;
+    }
+    struct object_ctx *oc = calloc(1, sizeof(*oc));
+    if (oc == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    oc->r = r;
+    struct api_proxy_opts o = {.url = url, .done = object_done, .arg = oc};
+    if (strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0)
+        o.on_response = inspect_answered;
+    else if (strcmp(req->method, "POST") == 0 && strcmp(action, "exec") == 0)
+        o.on_response = exec_answered;
+    api_proxy_start(x, e, req, &o);
+}
+
+static void exec_call(struct api_routes *r, const struct api_request *req, const char *path,
+                      struct api_exchange *x)
+{
+    const char *rest = path + strlen("/exec/");
+    char id[REF_MAX];
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(rest, "/"), rest);
+    struct engine *e = engines_find_exec(r->es, id);
+    if (e == NULL) {
+        api_proxy_error(x, 404, "No such exec instance: %s", id);
+        return;
+    }
+    struct api_proxy_opts o = {0};
+    api_proxy_start(x, e, req, &o);
+}
+
+/* ---- images ---- */
+
+static bool image_has_name(json_t *img, const char *ref)
+{
+    const char *id = json_str(img, "Id");
+    size_t n = strlen(ref);
+    if (n == 0)
+        return false;
+    if (strcmp(id, ref) == 0 ||
+        (strncmp(id, "sha256:", 7) == 0 && n >= 4 && strncmp(id + 7, ref, n) == 0))
+        return true;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(img, "RepoTags"), i, t)
+    {
+        const char *tag = json_string_value(t);
+        if (tag == NULL)
+            continue;
+        if (strcmp(tag, ref) == 0)
+            return true;
+        /* "busybox" means "busybox:latest"; "library/busybox" and "docker.io/..." too. */
+        size_t tl = strlen(tag);
+        if (tl == n + 7 && strncmp(tag, ref, n) == 0 && strcmp(tag + n, ":latest") == 0)
+            return true;
+        const char *prefixes[] = {"library/", "docker.io/library/", "docker.io/"};
+        for (size_t k = 0; k < 3; k++) {
+            size_t pl = strlen(prefixes[k]);
+            if (strncmp(ref, prefixes[k], pl) == 0 &&
+                (strcmp(tag, ref + pl) == 0 ||
+                 (strncmp(tag, ref + pl, n - pl) == 0 && strcmp(tag + n - pl, ":latest") == 0)))
+                return true;
+        }
+    }
+    return false;
+}
+
+static void images_json(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    char v[4096];
+    json_t *filters = NULL;
+    if (api_query_get(req->query, "filters", v, sizeof(v)) == 1 && v[0])
+        filters = json_loads(v, 0, NULL);
+    json_t *node_filter = filters ? json_object_get(filters, "node") : NULL;
+    json_t *out = json_array();
+    json_t *by_id = json_object();
+    for (size_t i = 0; out && by_id && i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        struct cmatch m = {e, NULL};
+        if (!filter_any(node_filter, match_node, &m))
+            continue;
+        size_t k;
+        json_t *img;
+        json_array_foreach(e->images, k, img)
+        {
+            const char *id = json_str(img, "Id");
+            json_t *have = json_object_get(by_id, id);
+            if (have == NULL) {
+                json_t *copy = json_deep_copy(img);
+                if (copy == NULL)
+                    continue;
+                json_object_set(by_id, id, copy);
+                json_array_append_new(out, copy);
+                continue;
+            }
+            /* The same image on several engines: one entry, tags and digests merged. */
+            const char *keys[] = {"RepoTags", "RepoDigests"};
+            for (size_t q = 0; q < 2; q++) {
+                json_t *dst = json_object_get(have, keys[q]);
+                size_t j;
+                json_t *t;
+                json_array_foreach(json_object_get(img, keys[q]), j, t)
+                {
+                    bool dup = false;
+                    size_t z;
+                    json_t *u;
+                    json_array_foreach(dst, z, u) dup |= json_equal(t, u);
+                    if (!dup && json_is_array(dst))
+                        json_array_append(dst, t);
+                }
+            }
+        }
+    }
+    json_decref(by_id);
+    json_decref(filters);
+    respond_json(x, 200, out);
+}
+
+static struct engine *engine_with_image(struct api_routes *r, const char *ref)
+{
+    for (size_t i = 0; i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        if (!engine_usable(e))
+            continue;
+        size_t k;
+        json_t *img;
+        json_array_foreach(e->images, k, img)
+        {
+            if (image_has_name(img, ref))
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static void image_call(struct api_routes *r, const struct api_request *req, const char *path,
+                       struct api_exchange *x)
+{
+    const char *rest = path + strlen("/images/");
+    char ref[REF_MAX];
+    if (strcmp(req->method, "DELETE") == 0) {
+        snprintf(ref, sizeof(ref), "%s", rest);
+    } else {
+        const char *slash = strrchr(rest, '/');
+        if (slash == NULL) {
+            api_proxy_error(x, 404, "page not found: %s %s", req->method, path);
+            return;
+        }
+        snprintf(ref, sizeof(ref), "%.*s", (int)(slash - rest), rest);
+    }
+    struct engine *e = engine_with_image(r, ref);
+    if (e == NULL) {
+        api_proxy_error(x, 404, "No such image: %s", ref);
+        return;
+    }
+    struct api_proxy_opts o = {0};
+    api_proxy_start(x, e, req, &o);
+}
+
+/* ---- pull: every engine, progress merged ---- */
+
+struct pull {
+    struct api_routes *r;
+    struct api_exchange *x; /* NULL once the client left or the answer ended */
+    int pending;            /* engines still pulling */
+    int failed;
+};
+
+struct pull_leg {
+    struct pull *pl;
+};
+
+static void pull_write_line(struct pull *pl, const char *engine, json_t *line)
+{
+    if (pl->x == NULL)
+        return;
+    const char *id = json_string_value(json_object_get(line, "id"));
+    char buf[REF_MAX];
+    if (id) {
+        snprintf(buf, sizeof(buf), "%s: %s", engine, id);
+        json_object_set_new(line, "id", json_string(buf));
+    } else {
+        const char *status = json_string_value(json_object_get(line, "status"));
+        if (status) {
+            snprintf(buf, sizeof(buf), "%s: %s", engine, status);
+            json_object_set_new(line, "status", json_string(buf));
+        }
+    }
+    char *text = json_dumps(line, JSON_COMPACT);
+    if (text == NULL)
+        return;
+    size_t tl = strlen(text);
+    text[tl] = '\0';
+    char *withnl = malloc(tl + 2);
+    if (withnl) {
+        memcpy(withnl, text, tl);
+        withnl[tl] = '\n';
+        size_t n = 0;
+        char *chunk = api_http_chunk(withnl, tl + 1, &n);
+        if (chunk)
+            api_exchange_write(pl->x, chunk, n);
+        free(chunk);
+        free(withnl);
+    }
+    free(text);
+}
+
+static void pull_finish(struct pull *pl)
+{
+    if (pl->pending > 0)
+        return;
+    if (pl->x) {
+        size_t n = 0;
+        char *last = api_http_chunk("", 0, &n);
+        if (last)
+            api_exchange_write(pl->x, last, n);
+        free(last);
+        struct api_exchange *x = pl->x;
+        pl->x = NULL;
+        api_exchange_end(x, last != NULL);
+    }
+    free(pl);
+}
+
+static void pull_leg_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                              const char *ctype, const char *body, size_t len)
+{
+    (void)x;
+    (void)ctype;
+    struct pull_leg *leg = arg;
+    struct pull *pl = leg->pl;
+    if (status != 200) {
+        json_t *v = json_loadb(body, len, 0, NULL);
+        const char *msg = json_string_value(json_object_get(v, "message"));
+        json_t *line = json_pack("{s:s, s:{s:s}}", "error", msg ? msg : "pull failed",
+                                 "errorDetail", "message", msg ? msg : "pull failed");
+        if (line)
+            pull_write_line(pl, engine, line);
+        json_decref(line);
+        json_decref(v);
+        pl->failed++;
+        return;
+    }
+    /* The progress lines, one JSON object each. */
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        json_t *line = l ? json_loadb(p, l, 0, NULL) : NULL;
+        if (json_is_object(line))
+            pull_write_line(pl, engine, line);
+        json_decref(line);
+        p += l + 1;
+    }
+}
+
+static void pull_leg_done(void *arg)
+{
+    struct pull_leg *leg = arg;
+    struct pull *pl = leg->pl;
+    free(leg);
+    pl->pending--;
+    pull_finish(pl);
+}
+
+static void pull_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct pull *pl = arg;
+    pl->x = NULL;
+}
+
+/* Progress arrives per engine once its pull ends (each leg is buffered), which keeps lines from
+ * interleaving mid-object; the merged stream is ours, chunked. */
+static void images_create(struct api_routes *r, const struct api_request *req,
+                          struct api_exchange *x)
+{
+    char v[REF_MAX];
+    if (api_query_get(req->query, "fromImage", v, sizeof(v)) != 1 || v[0] == '\0') {
+        /* Import from a tarball or URL: one engine, as classic Swarm chose one. */
+        api_proxy_error(x, 501,
+                        "swarm: image import (POST /images/create without fromImage) is "
+                        "not implemented yet");
+        return;
+    }
+    struct pull *pl = calloc(1, sizeof(*pl));
+    if (pl == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    pl->r = r;
+    size_t usable = 0;
+    for (size_t i = 0; i < engines_count(r->es); i++)
+        usable += engine_usable(engines_at(r->es, i));
+    if (usable == 0) {
+        free(pl);
+        api_proxy_error(x, 500, "No healthy node available in the cluster");
+        return;
+    }
+    struct api_http_common common = {.api_version = api_exchange_api_version(x),
+                                     .server = api_exchange_server_header(x),
+                                     .now = time(NULL)};
+    size_t hn = 0;
+    char *head = api_http_format_stream_head(200, "application/json", &common, &hn);
+    if (head == NULL || api_exchange_write(x, head, hn) < 0) {
+        free(head);
+        free(pl);
+        return;
+    }
+    free(head);
+    pl->x = x;
+    struct api_exchange_callbacks cb = {.on_abort = pull_abort};
+    api_exchange_set_callbacks(x, &cb, pl);
+    pl->pending = 1; /* held until every leg started */
+    for (size_t i = 0; i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        if (!engine_usable(e))
+            continue;
+        struct pull_leg *leg = calloc(1, sizeof(*leg));
+        if (leg == NULL)
+            continue;
+        leg->pl = pl;
+        pl->pending++;
+        /* Each leg is the client's request (its registry auth included) sent to one engine,
+         * answered into the merged stream. */
+        struct api_proxy_opts o = {
+            .on_response = pull_leg_answered, .done = pull_leg_done, .arg = leg};
+        api_proxy_start(NULL, e, req, &o);
+    }
+    pl->pending--;
+    pull_finish(pl);
+}
+
+/* ---- events ---- */
+
+static bool event_matches(const struct watcher *w, const struct engine *e, json_t *ev)
+{
+    if (w->filters == NULL)
+        return true;
+    json_t *actor = json_object_get(ev, "Actor");
+    json_t *attrs = json_object_get(actor, "Attributes");
+    const char *type = json_str(ev, "Type");
+    const char *action = json_str(ev, "Action");
+    const char *id = json_str(actor, "ID");
+    const char *name = json_str(attrs, "name");
+    const char *image = json_str(attrs, "image");
+    const char *k;
+    json_t *list;
+    json_object_foreach(w->filters, k, list)
+    {
+        bool any = false, known = true;
+        size_t i;
+        json_t *v;
+        json_t *values = list;
+        json_t *keys = NULL;
+        if (json_is_object(list)) {
+            keys = json_array();
+            const char *kk;
+            json_t *vv;
+            json_object_foreach(list, kk, vv) json_array_append_new(keys, json_string(kk));
+            values = keys;
+        }
+        json_array_foreach(values, i, v)
+        {
+            const char *want = json_string_value(v);
+            if (want == NULL)
+                continue;
+            if (strcmp(k, "type") == 0)
+                any |= strcmp(type, want) == 0;
+            else if (strcmp(k, "event") == 0)
+                any |= strcmp(action, want) == 0 || strncmp(action, want, strlen(want)) == 0;
+            else if (strcmp(k, "container") == 0)
+                any |= strcmp(type, "container") == 0 &&
+                       (strncmp(id, want, strlen(want)) == 0 || strcmp(name, want) == 0);
+            else if (strcmp(k, "image") == 0)
+                any |= strcmp(image, want) == 0 || strcmp(id, want) == 0;
+            else if (strcmp(k, "label") == 0)
+                any |= match_label_in(attrs, want);
+            else if (strcmp(k, "node") == 0)
+                any |= e && (strcmp(e->name, want) == 0 || strcmp(e->id, want) == 0);
+            else
+                known = false;
+        }
+        json_decref(keys);
+        if (known && json_array_size(values) > 0 && !any)
+            return false;
+    }
+    return true;
+}
+
+static void broadcast(struct api_routes *r, const struct engine *e, json_t *ev)
+{
+    char *text = NULL;
+    size_t tl = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (struct watcher *w = r->watchers, *next; w; w = next) {
+        next = w->next;
+        if (w->until && now > w->until) {
+            watcher_end(w);
+            continue;
+        }
+        if (!event_matches(w, e, ev))
+            continue;
+        if (text == NULL) {
+            text = json_dumps(ev, JSON_COMPACT);
+            if (text == NULL)
+                return;
+            tl = strlen(text);
+            char *t = realloc(text, tl + 2);
+            if (t == NULL) {
+                free(text);
+                return;
+            }
+            text = t;
+            text[tl++] = '\n';
+            text[tl] = '\0';
+        }
+        if (api_exchange_queued(w->x) > EVENTS_BACKLOG_MAX) {
+            log_info("api", "an /events client fell %d MiB behind: its stream is ended",
+                     EVENTS_BACKLOG_MAX >> 20);
+            struct api_exchange *x = w->x;
+            watcher_free(w);
+            api_exchange_end(x, false);
+            continue;
+        }
+        size_t n = 0;
+        char *chunk = api_http_chunk(text, tl, &n);
+        if (chunk)
+            api_exchange_write(w->x, chunk, n);
+        free(chunk);
+    }
+    free(text);
+}
+
+void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_t *event)
+{
+    if (r->watchers == NULL || !json_is_object(event))
+        return;
+    json_t *ev = json_deep_copy(event);
+    if (ev == NULL)
+        return;
+    /* Classic Swarm's tagging: node fields in the attributes and a top-level "node". */
+    json_t *actor = json_object_get(ev, "Actor");
+    json_t *attrs = json_object_get(actor, "Attributes");
+    if (json_is_object(attrs)) {
+        json_object_set_new(attrs, "node.name", json_string(e->name));
+        json_object_set_new(attrs, "node.id", json_string(e->id));
+        json_object_set_new(attrs, "node.addr", json_string(e->addr));
+        json_object_set_new(attrs, "node.ip", json_string(e->ip));
+    }
+    const char *from = json_string_value(json_object_get(ev, "from"));
+    if (from) {
+        char buf[REF_MAX];
+        snprintf(buf, sizeof(buf), "%s node:%s", from, e->name);
+        json_object_set_new(ev, "from", json_string(buf));
+    }
+    json_object_set_new(ev, "node",
+                        json_pack("{s:s, s:s, s:s, s:s}", "Name", e->name, "Id", e->id, "Addr",
+                                  e->addr, "Ip", e->ip));
+    broadcast(r, e, ev);
+    json_decref(ev);
+}
+
+void api_routes_swarm_event(struct api_routes *r, const struct engine *e, const char *action)
+{
+    if (r->watchers == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s}}, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:s}}",
+        "Type", "swarm", "Action", action, "status", action, "Actor", "ID", e->id, "Attributes",
+        "node.name", e->name, "node.id", e->id, "node.addr", e->addr, "node.ip", e->ip, "from",
+        "swarm", "time", (json_int_t)ts.tv_sec, "timeNano",
+        (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "node", "Name", e->name, "Id", e->id,
+        "Addr", e->addr, "Ip", e->ip);
+    if (ev)
+        broadcast(r, e, ev);
+    json_decref(ev);
+}
+
+static void watcher_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    watcher_free(arg);
+}
+
+static void events(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    char v[4096];
+    struct watcher *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    if (api_query_get(req->query, "filters", v, sizeof(v)) == 1 && v[0]) {
+        w->filters = json_loads(v, 0, NULL);
+        if (!json_is_object(w->filters)) {
+            json_decref(w->filters);
+            free(w);
+            api_proxy_error(x, 400, "invalid filter: expected a JSON object of lists");
+            return;
+        }
+    }
+    if (api_query_get(req->query, "until", v, sizeof(v)) == 1 && v[0])
+        w->until = strtoll(v, NULL, 10);
+    struct api_http_common common = {.api_version = api_exchange_api_version(x),
+                                     .server = api_exchange_server_header(x),
+                                     .now = time(NULL)};
+    size_t hn = 0;
+    char *head = api_http_format_stream_head(200, "application/json", &common, &hn);
+    if (head == NULL || api_exchange_write(x, head, hn) < 0) {
+        free(head);
+        json_decref(w->filters);
+        free(w);
+        return;
+    }
+    free(head);
+    w->r = r;
+    w->x = x;
+    w->next = r->watchers;
+    if (r->watchers)
+        r->watchers->prev = w;
+    r->watchers = w;
+    struct api_exchange_callbacks cb = {.on_abort = watcher_abort};
+    api_exchange_set_callbacks(x, &cb, w);
+    if (w->until && w->until <= (int64_t)time(NULL))
+        watcher_end(w); /* nothing to replay: the stream is over at once */
+}
+
+/* ---- the take hook ---- */
+
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool api_routes_take(void *arg, const struct api_request *req, const char *path,
+                     struct api_exchange *x)
+{
+    struct api_routes *r = arg;
+    const char *m = req->method;
+    bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    bool post = strcmp(m, "POST") == 0;
+    if (get && strcmp(path, "/containers/json") == 0) {
+        containers_json(r, req, x);
+        return true;
+    }
+    if (post && strcmp(path, "/containers/create") == 0) {
+        containers_create(r, req, path, x);
+        return true;
+    }
+    if (strcmp(path, "/containers/prune") == 0)
+        return false;
+    if (starts(path, "/containers/") && path[strlen("/containers/")]) {
+        container_call(r, req, path, x);
+        return true;
+    }
+    if (starts(path, "/exec/") && path[strlen("/exec/")]) {
+        exec_call(r, req, path, x);
+        return true;
+    }
+    if (get && strcmp(path, "/images/json") == 0) {
+        images_json(r, req, x);
+        return true;
+    }
+    if (post && strcmp(path, "/images/create") == 0) {
+        images_create(r, req, x);
+        return true;
+    }
+    if (starts(path, "/images/") && path[strlen("/images/")] && !starts(path, "/images/search") &&
+        !starts(path, "/images/get") && !starts(path, "/images/load") &&
+        !starts(path, "/images/prune")) {
+        image_call(r, req, path, x);
+        return true;
+    }
+    if (get && strcmp(path, "/events") == 0) {
+        events(r, req, x);
+        return true;
+    }
+    return false;
+}

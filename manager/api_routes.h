@@ -1,0 +1,55 @@
+/*
+ * api_routes — the engine API over the whole cluster: the requests the router hands to its take
+ * hook (api_router.h), answered from the engines' view (manager/engines.h) or forwarded to the
+ * engine that owns the object (manager/api_proxy.h).
+ *
+ *   GET  /containers/json              every engine's containers, names as "node/name"
+ *   POST /containers/create            placed on an engine (spread by container count;
+ *                                      -e constraint:node==NAME pins), then forwarded
+ *   *    /containers/{ref}[/...]       resolved (id, name, node/name, unique id prefix) and
+ *                                      forwarded with the real id; inspect gains "Node"; attach
+ *                                      and exec hijacks pass through
+ *   *    /exec/{id}/...                to the engine the exec was created on
+ *   GET  /images/json                  every engine's images, merged by id
+ *   POST /images/create                (pull) on every healthy engine, progress merged, each
+ *                                      line's id prefixed with its node
+ *   *    /images/{name}/...            to the first engine that has the image
+ *   GET  /events                       one stream of every engine's events, each tagged with its
+ *                                      node as classic Swarm did, plus swarm's own
+ *                                      engine_connect / engine_disconnect
+ * Everything else is left to the router (501).
+ *
+ * Ownership: api_routes_new borrows the engines (which must outlive it); api_routes_free ends
+ * every /events stream still open (call it after the API server is closed, or before, either
+ * way each watcher's exchange is ended or already gone). All on the loop thread.
+ */
+#ifndef SWARM_MANAGER_API_ROUTES_H
+#define SWARM_MANAGER_API_ROUTES_H
+
+#include "manager/api_http.h"
+#include "manager/api_server.h"
+#include "manager/engines.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct api_routes;
+
+struct api_routes *api_routes_new(struct engines *es);
+void api_routes_free(struct api_routes *r);
+
+/* The api_context take hook; arg is the api_routes. */
+bool api_routes_take(void *arg, const struct api_request *req, const char *path,
+                     struct api_exchange *x);
+
+/* An engine's event, for the /events watchers (engines_callbacks.on_event). */
+void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_t *event);
+/* swarm's own event about an engine: "engine_connect", "engine_disconnect". */
+void api_routes_swarm_event(struct api_routes *r, const struct engine *e, const char *action);
+
+/* The containers/json entry as the cluster shows it: a new object (caller decrefs) with the
+ * names prefixed by the engine's, port IPs 0.0.0.0 replaced by its address, and "Host Down" as
+ * status when it is unhealthy. Exposed for tests. */
+json_t *api_routes_container_entry(const struct engine *e, json_t *c);
+
+#endif
