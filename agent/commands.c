@@ -26,7 +26,8 @@ static const struct flag_spec join_flags[] = {
      "TCP port of the relay the manager connects to, on the --bind\n"
      "address (default: the gossip port + 2, i.e. 7948)"},
     {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
-    {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
+    {"no-multicast", 0, FLAG_BOOL, NULL,
+     "do not discover members with LAN multicast beacons (IPv4 and IPv6)"},
     {"name", 0, FLAG_VALUE, "NAME", "member name (default: the host name)"},
     {"label", 0, FLAG_LIST, "KEY=VALUE", "engine label for scheduling constraints"},
     {"hollow-engine", 0, FLAG_BOOL, NULL,
@@ -34,7 +35,10 @@ static const struct flag_spec join_flags[] = {
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
     {"mcast-group", 0, FLAG_VALUE, "ADDR",
      "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},
-    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of the beacon group (default 7947)"},
+    {"mcast-group6", 0, FLAG_VALUE, "ADDR",
+     "IPv6 multicast group for LAN beacons, sent and joined on every\n"
+     "interface with IPv6 (default " GOSSIP_MCAST_GROUP6 ", hop limit 1)"},
+    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of both beacon groups (default 7947)"},
     {"probe-interval", 0, FLAG_VALUE, "DURATION",
      "probe one member this often (default 500ms); shorter detects\n"
      "failures sooner, costs more packets"},

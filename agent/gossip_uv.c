@@ -7,10 +7,14 @@
 #include "proto/beacon.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PUSHPULL_TIMEOUT_MS 10000
 #define SEED_BACKOFF_MAX_MS 30000
@@ -58,6 +62,7 @@ struct beacon_contact {
     char name[PROTO_NAME_MAX + 1];
     struct proto_addr addr;
     uint64_t incarnation, due_ms;
+    bool via6; /* first heard on the IPv6 group (for the log line) */
 };
 
 struct gossip_uv {
@@ -69,13 +74,18 @@ struct gossip_uv {
     char advertised[64];
     struct proto_addr self_addr;
 
-    uv_udp_t udp, mcast;
+    uv_udp_t udp, mcast, mcast6;
     uv_tcp_t listener;
     uv_timer_t timer, beacon_timer, seed_timer, contact_timer;
     struct beacon_contact contacts[BEACON_CONTACTS_MAX];
     uint64_t rng;
-    bool mcast_open;
+    bool mcast_open, mcast6_open; /* handle initialised: close_all closes it */
+    bool beacons4, beacons6;      /* that family's beacon socket is up */
+    bool mcast6_idle_logged;      /* said once that no interface carries IPv6 beacons */
     struct sockaddr_in mcast_dest;
+    struct sockaddr_in6 mcast6_dest;
+    unsigned mcast6_ifs[GOSSIP_MCAST6_MAX_IFACES]; /* interfaces the IPv6 group is joined on */
+    size_t nmcast6_ifs;
     unsigned beacon_step;
     uint32_t seed_backoff_ms;
     struct seed seeds[GOSSIP_UV_MAX_SEEDS];
@@ -158,6 +168,29 @@ void gossip_format_addr(const struct proto_addr *a, char *buf, size_t cap)
     else if (a->len == 16)
         inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
     snprintf(buf, cap, a->len == 16 ? "[%s]:%u" : "%s:%u", ip, a->port);
+}
+
+int gossip_check_mcast_group(int family, const char *text, char *err, size_t errlen)
+{
+    uint8_t ip[16];
+    if (family == AF_INET6) {
+        /* ff00::/8; scopes 0 and f are reserved (RFC 4291 2.7). */
+        if (inet_pton(AF_INET6, text, ip) == 1 && ip[0] == 0xff && (ip[1] & 0x0f) != 0 &&
+            (ip[1] & 0x0f) != 0x0f)
+            return 0;
+        snprintf(err, errlen,
+                 "\"%s\" is not an IPv6 multicast address: expected a numeric ff00::/8 group "
+                 "without brackets or %%zone, e.g. %s",
+                 text, GOSSIP_MCAST_GROUP6);
+        return -1;
+    }
+    if (inet_pton(AF_INET, text, ip) == 1 && (ip[0] & 0xf0) == 0xe0)
+        return 0;
+    snprintf(err, errlen,
+             "\"%s\" is not an IPv4 multicast address: expected a numeric 224.0.0.0/4 group, "
+             "e.g. %s",
+             text, GOSSIP_MCAST_GROUP);
+    return -1;
 }
 
 static socklen_t to_sockaddr(const struct proto_addr *a, struct sockaddr_storage *ss)
@@ -324,7 +357,7 @@ static void arm_contact_timer(struct gossip_uv *g)
         uv_timer_start(&g->contact_timer, on_contact_timer, due > now ? due - now : 0, 0);
 }
 
-static void schedule_contact(struct gossip_uv *g, const struct beacon *b)
+static void schedule_contact(struct gossip_uv *g, const struct beacon *b, bool via6)
 {
     struct beacon_contact *free_slot = NULL;
     for (size_t i = 0; i < BEACON_CONTACTS_MAX; i++) {
@@ -345,6 +378,7 @@ static void schedule_contact(struct gossip_uv *g, const struct beacon *b)
     proto_str_copy(b->name, free_slot->name, sizeof(free_slot->name));
     free_slot->addr = b->addr;
     free_slot->incarnation = b->incarnation;
+    free_slot->via6 = via6;
     free_slot->due_ms = now_ms() + (first ? 0 : (g->rng >> 33) % BEACON_CONTACT_JITTER_MS);
     arm_contact_timer(g);
 }
@@ -363,7 +397,8 @@ static void on_contact_timer(uv_timer_t *t)
                                      c->incarnation)) {
             char a[64];
             gossip_format_addr(&c->addr, a, sizeof(a));
-            log_info("gossip", "beacon from %s addr=%s: exchanging state", c->name, a);
+            log_info("gossip", "beacon from %s addr=%s via=%s: exchanging state", c->name, a,
+                     c->via6 ? "ipv6" : "ipv4");
             membership_join(g->m, &c->addr);
         }
     }
@@ -390,8 +425,124 @@ static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const str
     if (proto_str_eq(b.name, g->name) && proto_addr_eq(&b.addr, &g->self_addr))
         return; /* our own, looped back */
     if (membership_beacon_wanted(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation))
-        schedule_contact(g, &b);
+        schedule_contact(g, &b, h == &g->mcast6);
     reschedule(g);
+}
+
+/* ---- IPv6 beacons: one link-local group, joined and sent on each interface --------------------
+ */
+
+static bool mcast6_on(const struct gossip_uv *g, unsigned ifindex)
+{
+    for (size_t i = 0; i < g->nmcast6_ifs; i++) {
+        if (g->mcast6_ifs[i] == ifindex)
+            return true;
+    }
+    return false;
+}
+
+static const char *ifname(unsigned ifindex, char buf[IF_NAMESIZE])
+{
+    if (if_indextoname(ifindex, buf) == NULL)
+        snprintf(buf, IF_NAMESIZE, "#%u", ifindex);
+    return buf;
+}
+
+/* True for a port of a Linux bridge (a container's veth on docker0, say): the bridge itself
+ * carries the group for its ports, if it has IPv6. Best effort, from sysfs, and only when the
+ * sysfs mounted is this network namespace's (its ifindex matches). */
+static bool bridge_port(const char *ifname, unsigned ifindex)
+{
+    char path[64 + IF_NAMESIZE], text[16] = "";
+    snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    bool ours = fgets(text, sizeof(text), f) != NULL && strtoul(text, NULL, 10) == ifindex;
+    fclose(f);
+    snprintf(path, sizeof(path), "/sys/class/net/%s/brport", ifname);
+    return ours && access(path, F_OK) == 0;
+}
+
+/* Brings the group's memberships in line with the interfaces that can carry it now: up,
+ * multicast-capable, not loopback, not a bridge port, with an IPv6 address (a disabled or down
+ * interface has none). Interfaces come and go (Wi-Fi, DHCP, DAD), so this runs before every
+ * beacon. */
+static void mcast6_rescan(struct gossip_uv *g)
+{
+    unsigned found[GOSSIP_MCAST6_MAX_IFACES], on[GOSSIP_MCAST6_MAX_IFACES];
+    size_t nfound = 0, non = 0;
+    struct ifaddrs *all;
+    if (getifaddrs(&all) == 0) {
+        for (struct ifaddrs *ifa = all; ifa; ifa = ifa->ifa_next) {
+            if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET6 ||
+                !(ifa->ifa_flags & IFF_UP) || !(ifa->ifa_flags & IFF_MULTICAST) ||
+                (ifa->ifa_flags & IFF_LOOPBACK))
+                continue;
+            unsigned idx = if_nametoindex(ifa->ifa_name);
+            bool dup = idx == 0;
+            for (size_t i = 0; i < nfound && !dup; i++)
+                dup = found[i] == idx;
+            if (dup || bridge_port(ifa->ifa_name, idx))
+                continue;
+            if (nfound < GOSSIP_MCAST6_MAX_IFACES) /* more: ignored */
+                found[nfound++] = idx;
+        }
+        freeifaddrs(all);
+    }
+    int fd;
+    if (uv_fileno((const uv_handle_t *)&g->mcast6, &fd) != 0)
+        return;
+    char name[IF_NAMESIZE], group[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &g->mcast6_dest.sin6_addr, group, sizeof(group));
+    struct ipv6_mreq mr = {.ipv6mr_multiaddr = g->mcast6_dest.sin6_addr};
+    for (size_t i = 0; i < g->nmcast6_ifs; i++) {
+        bool still = false;
+        for (size_t j = 0; j < nfound && !still; j++)
+            still = found[j] == g->mcast6_ifs[i];
+        if (still)
+            continue;
+        /* Gone or lost its address; the kernel may have dropped the membership already. */
+        mr.ipv6mr_interface = g->mcast6_ifs[i];
+        setsockopt(fd, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &mr, sizeof(mr));
+        log_info("gossip", "IPv6 beacons: interface %s gone", ifname(g->mcast6_ifs[i], name));
+    }
+    for (size_t j = 0; j < nfound; j++) {
+        if (!mcast6_on(g, found[j])) {
+            mr.ipv6mr_interface = found[j];
+            if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)) < 0 &&
+                errno != EADDRINUSE) {
+                log_debug("gossip", "IPv6 beacons: cannot join %s on %s: %s", group,
+                          ifname(found[j], name), strerror(errno));
+                continue; /* tried again at the next beacon */
+            }
+            log_info("gossip", "IPv6 beacons on %s group=[%s]:%u", ifname(found[j], name), group,
+                     ntohs(g->mcast6_dest.sin6_port));
+        }
+        on[non++] = found[j];
+    }
+    memcpy(g->mcast6_ifs, on, non * sizeof(on[0]));
+    g->nmcast6_ifs = non;
+    if (non == 0 && !g->mcast6_idle_logged)
+        log_info("gossip", "no interface has IPv6 multicast (yet): beacons go over IPv4 only");
+    g->mcast6_idle_logged = non == 0;
+}
+
+/* The group is link-local: one copy per interface, each sent out of it (IPV6_MULTICAST_IF). */
+static void send_beacon6(struct gossip_uv *g, const uv_buf_t *buf)
+{
+    mcast6_rescan(g);
+    int fd;
+    if (uv_fileno((const uv_handle_t *)&g->mcast6, &fd) != 0)
+        return;
+    for (size_t i = 0; i < g->nmcast6_ifs; i++) {
+        int idx = (int)g->mcast6_ifs[i];
+        struct sockaddr_in6 to = g->mcast6_dest;
+        to.sin6_scope_id = g->mcast6_ifs[i];
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx)) == 0 &&
+            uv_udp_try_send(&g->mcast6, buf, 1, (const struct sockaddr *)&to) >= 0)
+            g->st.beacons_sent++;
+    }
 }
 
 static void send_beacon(struct gossip_uv *g)
@@ -405,8 +556,11 @@ static void send_beacon(struct gossip_uv *g)
         seal_datagram(g->kr, SEAL_BEACON, plain, len, out, sizeof(out), &outlen) != 0)
         return;
     uv_buf_t buf = uv_buf_init((char *)out, (unsigned)outlen);
-    if (uv_udp_try_send(&g->udp, &buf, 1, (const struct sockaddr *)&g->mcast_dest) >= 0)
+    if (g->beacons4 &&
+        uv_udp_try_send(&g->mcast, &buf, 1, (const struct sockaddr *)&g->mcast_dest) >= 0)
         g->st.beacons_sent++;
+    if (g->beacons6)
+        send_beacon6(g, &buf);
 }
 
 static void on_beacon_timer(uv_timer_t *t)
@@ -785,6 +939,8 @@ static void close_all(struct gossip_uv *g)
     close_handle(g, (uv_handle_t *)&g->udp);
     if (g->mcast_open)
         close_handle(g, (uv_handle_t *)&g->mcast);
+    if (g->mcast6_open)
+        close_handle(g, (uv_handle_t *)&g->mcast6);
     close_handle(g, (uv_handle_t *)&g->listener);
     close_handle(g, (uv_handle_t *)&g->timer);
     close_handle(g, (uv_handle_t *)&g->beacon_timer);
@@ -799,6 +955,77 @@ static void free_after_failed_start(void *arg)
     struct gossip_uv *g = arg;
     membership_free(g->m);
     free(g);
+}
+
+/* The IPv4 beacon socket, 0.0.0.0:port, joined to the group on the interface of the advertised
+ * address (the kernel's choice when that is not IPv4). It also sends: TTL 1, looped back so
+ * several agents on one host hear each other. A failure leaves it closing and beacons4 off. */
+static int open_beacons4(struct gossip_uv *g, const char *group, uint16_t port)
+{
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(port)};
+    g->mcast_dest = any;
+    if (inet_pton(AF_INET, group, &g->mcast_dest.sin_addr) != 1)
+        return UV_EINVAL;
+    uv_udp_init(g->loop, &g->mcast);
+    g->mcast.data = g;
+    g->mcast_open = true;
+    g->handles_open++;
+    char iface[INET_ADDRSTRLEN] = "";
+    if (g->self_addr.len == 4)
+        inet_ntop(AF_INET, g->self_addr.ip, iface, sizeof(iface));
+    int rc = uv_udp_bind(&g->mcast, (const struct sockaddr *)&any, UV_UDP_REUSEADDR);
+    if (rc == 0)
+        rc = uv_udp_set_membership(&g->mcast, group, iface[0] ? iface : NULL, UV_JOIN_GROUP);
+    if (rc == 0)
+        rc = uv_udp_set_multicast_ttl(&g->mcast, 1); /* never beyond the LAN */
+    if (rc == 0)
+        rc = uv_udp_set_multicast_loop(&g->mcast, 1);
+    if (rc == 0 && iface[0])
+        rc = uv_udp_set_multicast_interface(&g->mcast, iface);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&g->mcast, on_alloc_udp, on_beacon);
+    if (rc < 0)
+        close_handle(g, (uv_handle_t *)&g->mcast);
+    g->beacons4 = rc == 0;
+    return rc;
+}
+
+/* The IPv6 beacon socket, [::]:port (IPv6 only, so it never shares the IPv4 one's packets). It
+ * sends too, hop limit 1 and looped back; the group is joined per interface when beacons go
+ * out (mcast6_rescan). No IPv6 in the kernel: UV_EAFNOSUPPORT and nothing to close. */
+static int open_beacons6(struct gossip_uv *g, const char *group, uint16_t port)
+{
+    struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    g->mcast6_dest = any;
+    if (inet_pton(AF_INET6, group, &g->mcast6_dest.sin6_addr) != 1)
+        return UV_EINVAL;
+    int rc = uv_udp_init_ex(g->loop, &g->mcast6, AF_INET6);
+    if (rc < 0)
+        return rc;
+    g->mcast6.data = g;
+    g->mcast6_open = true;
+    g->handles_open++;
+    int fd = -1, hops = 1, loop = 1;
+    rc = uv_udp_bind(&g->mcast6, (const struct sockaddr *)&any, UV_UDP_IPV6ONLY | UV_UDP_REUSEADDR);
+    if (rc == 0)
+        rc = uv_fileno((const uv_handle_t *)&g->mcast6, &fd);
+    if (rc == 0 && (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+                    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof(loop)) < 0))
+        rc = -errno;
+#ifdef IPV6_MULTICAST_ALL
+    /* Only our group, not every group another socket on this host joined on the same port
+     * (Linux >= 4.20; with older kernels another cluster's beacons arrive, fail to open and
+     * are counted as rejected). */
+    int only_ours = 0;
+    if (rc == 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &only_ours, sizeof(only_ours));
+#endif
+    if (rc == 0)
+        rc = uv_udp_recv_start(&g->mcast6, on_alloc_udp, on_beacon);
+    if (rc < 0)
+        close_handle(g, (uv_handle_t *)&g->mcast6);
+    g->beacons6 = rc == 0;
+    return rc;
 }
 
 struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config *cfg,
@@ -830,6 +1057,14 @@ struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config
             return NULL;
         }
         g->nseeds++;
+    }
+    if (cfg->multicast &&
+        ((cfg->mcast_group &&
+          gossip_check_mcast_group(AF_INET, cfg->mcast_group, err, errlen) < 0) ||
+         (cfg->mcast_group6 &&
+          gossip_check_mcast_group(AF_INET6, cfg->mcast_group6, err, errlen) < 0))) {
+        free(g);
+        return NULL;
     }
 
     struct membership_config mc = {.name = cfg->name,
@@ -880,39 +1115,33 @@ struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config
     if (rc == 0)
         rc = uv_udp_recv_start(&g->udp, on_alloc_udp, on_gossip_datagram);
     if (rc == 0 && cfg->multicast) {
-        what = "multicast";
-        struct sockaddr_in any = {.sin_family = AF_INET,
-                                  .sin_port =
-                                      htons(cfg->mcast_port ? cfg->mcast_port : GOSSIP_MCAST_PORT)};
+        uint16_t port = cfg->mcast_port ? cfg->mcast_port : GOSSIP_MCAST_PORT;
         const char *group = cfg->mcast_group ? cfg->mcast_group : GOSSIP_MCAST_GROUP;
-        g->mcast_dest = any;
-        uv_udp_init(loop, &g->mcast);
-        g->mcast.data = g;
-        g->mcast_open = true;
-        g->handles_open++;
-        char iface[INET_ADDRSTRLEN] = "";
-        if (g->self_addr.len == 4)
-            inet_ntop(AF_INET, g->self_addr.ip, iface, sizeof(iface));
-        rc = inet_pton(AF_INET, group, &g->mcast_dest.sin_addr) == 1 ? 0 : UV_EINVAL;
-        if (rc == 0)
-            rc = uv_udp_bind(&g->mcast, (const struct sockaddr *)&any, UV_UDP_REUSEADDR);
-        if (rc == 0)
-            rc = uv_udp_set_membership(&g->mcast, group, iface[0] ? iface : NULL, UV_JOIN_GROUP);
-        if (rc == 0)
-            rc = uv_udp_recv_start(&g->mcast, on_alloc_udp, on_beacon);
-        if (rc == 0) {
-            uv_udp_set_multicast_ttl(&g->udp, 1);  /* never beyond the LAN */
-            uv_udp_set_multicast_loop(&g->udp, 1); /* several agents on one host */
-            if (iface[0])
-                uv_udp_set_multicast_interface(&g->udp, iface);
+        const char *group6 = cfg->mcast_group6 ? cfg->mcast_group6 : GOSSIP_MCAST_GROUP6;
+        int rc4 = open_beacons4(g, group, port), rc6 = open_beacons6(g, group6, port);
+        if (rc4 < 0 && rc6 < 0) {
+            snprintf(err, errlen,
+                     "multicast beacons: IPv4 group %s port %u: %s; IPv6 group %s: %s (or run "
+                     "with --no-multicast and --join)",
+                     group, port, uv_strerror(rc4), group6, uv_strerror(rc6));
+            rc = rc4;
+            what = NULL;
+        } else {
+            /* One family is enough to be found; the other is only logged. */
+            if (rc4 < 0)
+                log_warn("gossip", "IPv4 beacons off (group %s port %u: %s): IPv6 only", group,
+                         port, uv_strerror(rc4));
+            if (rc6 < 0)
+                log_info("gossip", "IPv6 beacons off (%s): IPv4 only", uv_strerror(rc6));
             uv_timer_start(&g->beacon_timer, on_beacon_timer, 0, 0);
         }
     }
     if (rc < 0) {
         char b[64];
         gossip_format_addr(&bind, b, sizeof(b));
-        snprintf(err, errlen, "%s on %s: %s%s", what, b, uv_strerror(rc),
-                 rc == UV_EADDRINUSE ? " (another agent on this port? use --bind)" : "");
+        if (what)
+            snprintf(err, errlen, "%s on %s: %s%s", what, b, uv_strerror(rc),
+                     rc == UV_EADDRINUSE ? " (another agent on this port? use --bind)" : "");
         g->on_closed = free_after_failed_start;
         g->on_closed_arg = g;
         close_all(g);
@@ -921,7 +1150,11 @@ struct gossip_uv *gossip_uv_start(uv_loop_t *loop, const struct gossip_uv_config
     if (g->nseeds > 0)
         uv_timer_start(&g->seed_timer, on_seed_timer, 0, 0);
     log_info("gossip", "member %s listening addr=%s multicast=%s seeds=%zu", g->name, g->advertised,
-             cfg->multicast ? "on" : "off", g->nseeds);
+             g->beacons4 && g->beacons6 ? "ipv4+ipv6"
+             : g->beacons4              ? "ipv4"
+             : g->beacons6              ? "ipv6"
+                                        : "off",
+             g->nseeds);
     reschedule(g);
     return g;
 }

@@ -78,6 +78,23 @@ int join_tuning_from_flags(const char *cmd, const struct flagset *f, struct memb
     return 0;
 }
 
+int join_check_mcast_groups(const char *cmd, const struct flagset *f)
+{
+    static const struct {
+        const char *flag;
+        int family;
+    } groups[] = {{"mcast-group", AF_INET}, {"mcast-group6", AF_INET6}};
+    char err[256];
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        const char *v = flag(f, groups[i].flag, NULL);
+        if (v && gossip_check_mcast_group(groups[i].family, v, err, sizeof(err)) < 0) {
+            fprintf(stderr, "swarm %s: --%s: %s\n", cmd, groups[i].flag, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* mkdir -p with mode 0700 for the last component. */
 static int ensure_dir(const char *dir, char *err, size_t errlen)
 {
@@ -260,7 +277,7 @@ int join_run(const struct flagset *f)
         return SWARM_EXIT_USAGE;
     }
     struct membership_tuning tuning;
-    if (join_tuning_from_flags("join", f, &tuning) < 0)
+    if (join_tuning_from_flags("join", f, &tuning) < 0 || join_check_mcast_groups("join", f) < 0)
         return SWARM_EXIT_USAGE;
     const struct flag_value *seeds = flags_get(f, "join");
     if (seeds->count > GOSSIP_UV_MAX_SEEDS) {
@@ -345,6 +362,7 @@ int join_run(const struct flagset *f)
                 .advertise = flag(f, "advertise", NULL),
                 .multicast = !flags_bool(f, "no-multicast"),
                 .mcast_group = flag(f, "mcast-group", NULL),
+                .mcast_group6 = flag(f, "mcast-group6", NULL),
                 .meta = meta,
                 .meta_len = meta_len,
                 /* Wall-clock seconds: a restarted agent comes back above its old incarnation

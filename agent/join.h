@@ -17,6 +17,10 @@ int join_run(const struct flagset *f);
  * usage message that names the command (cmd: "join", "manage"). */
 int join_tuning_from_flags(const char *cmd, const struct flagset *f, struct membership_tuning *t);
 
+/* Checks --mcast-group (IPv4) and --mcast-group6 (IPv6) are multicast groups of their family;
+ * -1 after printing a usage message that names the command. */
+int join_check_mcast_groups(const char *cmd, const struct flagset *f);
+
 /* Loads DIR/keyring (or creates it from the token's key) and, if kp is not NULL, DIR/kp_name
  * (or creates and saves a fresh keypair). Returns 0 or -1 with err. */
 int join_load_keys(const char *dir, const struct join_token *tok, struct keyring *kr,

@@ -39,7 +39,8 @@ static const struct flag_spec manage_flags[] = {
     {"bind", 0, FLAG_VALUE, "ADDR:PORT", "gossip address, UDP and TCP (default 0.0.0.0:7946)"},
     {"advertise", 0, FLAG_VALUE, "ADDR[:PORT]", "address other members use to reach this one"},
     {"join", 0, FLAG_LIST, "HOST[:PORT]", "seed member to contact (DNS names allowed)"},
-    {"no-multicast", 0, FLAG_BOOL, NULL, "do not discover members with LAN multicast beacons"},
+    {"no-multicast", 0, FLAG_BOOL, NULL,
+     "do not discover members with LAN multicast beacons (IPv4 and IPv6)"},
     {"name", 0, FLAG_VALUE, "NAME",
      "member name (default: HOSTNAME-manager, so an agent on\n"
      "the same host keeps the host name)"},
@@ -53,7 +54,10 @@ static const struct flag_spec manage_flags[] = {
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
     {"mcast-group", 0, FLAG_VALUE, "ADDR",
      "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},
-    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of the beacon group (default 7947)"},
+    {"mcast-group6", 0, FLAG_VALUE, "ADDR",
+     "IPv6 multicast group for LAN beacons, sent and joined on every\n"
+     "interface with IPv6 (default " GOSSIP_MCAST_GROUP6 ", hop limit 1)"},
+    {"mcast-port", 0, FLAG_VALUE, "PORT", "UDP port of both beacon groups (default 7947)"},
     {"probe-interval", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 500ms)"},
     {"probe-timeout", 0, FLAG_VALUE, "DURATION", "as for `swarm join` (default 200ms)"},
     {"suspicion-mult", 0, FLAG_VALUE, "N", "as for `swarm join` (default 3)"},

@@ -461,7 +461,8 @@ int manage_run(const struct flagset *f)
         check_cluster_opts(f, m) < 0 || check_hosts(f, m) < 0 || check_mcast_port(f, &mcast_port))
         goto out;
     /* join's helper: the same timing flags, the same LAN profile. */
-    if (join_tuning_from_flags("manage", f, &tuning) < 0)
+    if (join_tuning_from_flags("manage", f, &tuning) < 0 ||
+        join_check_mcast_groups("manage", f) < 0)
         goto out;
     if (seeds->count > GOSSIP_UV_MAX_SEEDS) {
         fprintf(stderr, "swarm manage: at most %d --join seeds\n", GOSSIP_UV_MAX_SEEDS);
@@ -508,6 +509,7 @@ int manage_run(const struct flagset *f)
                 .advertise = flag(f, "advertise", flag(f, "addr", NULL)),
                 .multicast = !flags_bool(f, "no-multicast"),
                 .mcast_group = flag(f, "mcast-group", NULL),
+                .mcast_group6 = flag(f, "mcast-group6", NULL),
                 .mcast_port = mcast_port,
                 .meta = meta,
                 .meta_len = meta_len,

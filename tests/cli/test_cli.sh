@@ -124,6 +124,21 @@ ok "join: a bad token creates no state dir" [ ! -e "$tmp/j" ]
 expect 2 "" '^swarm join: --probe-interval "fast": expected a duration' -- join --token "$token2" --probe-interval fast
 expect 2 "" '^swarm join: --probe-timeout must not exceed --probe-interval' -- join --token "$token2" --probe-interval 100ms --probe-timeout 1s
 expect 2 "" '^swarm join: --suspicion-mult "0": expected 1..32' -- join --token "$token2" --suspicion-mult 0
+# Beacon groups: each flag wants a numeric multicast address of its own family (exit 2, before
+# any state dir or engine is touched).
+expect 2 "" '^swarm join: --mcast-group6: "fe80::1" is not an IPv6 multicast address: expected a numeric ff00::/8 group' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group6 fe80::1
+expect 2 "" '^swarm join: --mcast-group6: "239.255.77.46" is not an IPv6 multicast address' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group6 239.255.77.46
+expect 2 "" '^swarm join: --mcast-group6: "\[ff12::77:46\]" is not an IPv6 multicast address' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group6 '[ff12::77:46]'
+expect 2 "" '^swarm join: --mcast-group6: "ff12::77:46%eth0" is not an IPv6 multicast address.*without brackets or %zone' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group6 ff12::77:46%eth0
+expect 2 "" '^swarm join: --mcast-group6: "ff00::1" is not an IPv6 multicast address' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group6 ff00::1
+expect 2 "" '^swarm join: flag --mcast-group6 needs a value' -- join --token "$token2" --mcast-group6
+expect 2 "" '^swarm join: --mcast-group: "ff12::77:46" is not an IPv4 multicast address: expected a numeric 224.0.0.0/4 group' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group ff12::77:46
+expect 2 "" '^swarm join: --mcast-group: "10.1.2.3" is not an IPv4 multicast address' -- join --token "$token2" --state-dir "$tmp/j6" --mcast-group 10.1.2.3
+ok "join: a bad beacon group creates no state dir" [ ! -e "$tmp/j6" ]
+# A valid group gets past the check (and on to the engine, which is missing here).
+expect 1 "" '^swarm join: cannot start: the Docker engine at unix:///nonexistent.sock did not answer' -- join --token "$token2" --state-dir "$tmp/j6" --engine unix:///nonexistent.sock --mcast-group6 ff02::77:46 --mcast-group 239.1.2.3
+expect 0 '--mcast-group6 ADDR +IPv6 multicast group for LAN beacons' "" -- help join
+expect 0 'default ff12::77:46, hop limit 1' "" -- help join
 expect 1 "" '^swarm join: cannot start: the Docker engine at unix:///nonexistent.sock did not answer' -- join --token "$token2" --state-dir "$tmp/j2" --engine unix:///nonexistent.sock
 expect 1 "" '^swarm join: cannot start: engine tcp://1.2.3.4:2375: expected unix://' -- join --token "$token2" --state-dir "$tmp/j2" --engine tcp://1.2.3.4:2375
 ok "join: keys kept owner-only" [ "$(stat -c %a "$tmp/j2/keyring")$(stat -c %a "$tmp/j2/agent.key")" = 600600 ]
@@ -142,6 +157,9 @@ expect 2 "" '^swarm manage: --cluster-opt "nonsense": expected KEY=VALUE' -- man
 expect 2 "" '^swarm manage: --tlsverify: TLS for the Docker API is not built yet' -- manage --tlsverify
 expect 2 "" '^swarm manage: --tlscert: TLS for the Docker API is not built yet' -- manage --tlscert /x.pem
 expect 2 "" '--probe-interval "fast": expected a duration' -- manage --probe-interval fast
+expect 2 "" '^swarm manage: --mcast-group6: "2001:db8::1" is not an IPv6 multicast address' -- manage --mcast-group6 2001:db8::1 --state-dir "$tmp/nokeys"
+expect 2 "" '^swarm manage: --mcast-group: "ff02::1" is not an IPv4 multicast address' -- manage --mcast-group ff02::1 --state-dir "$tmp/nokeys"
+expect 0 '--mcast-group6 ADDR +IPv6 multicast group for LAN beacons' "" -- help manage
 expect 2 "" '^swarm manage: unexpected argument' -- manage token://a token://b
 expect 1 "" "^swarm manage: $tmp/nokeys holds no cluster keys \(keyring and manager.key missing\): run \`swarm init --state-dir $tmp/nokeys\` first" -- manage --state-dir "$tmp/nokeys" -H "unix://$tmp/m.sock"
 ok "manage: a failed start leaves no socket" [ ! -e "$tmp/m.sock" ]
