@@ -354,7 +354,7 @@ static void rc_close(struct relay_conn *c, const char *reason, void *arg)
 }
 
 static const struct relay_stream_callbacks rs_cb = {rs_data, rs_eof, rs_close};
-static const struct relay_conn_callbacks rc_cb = {NULL, rc_close};
+static const struct relay_conn_callbacks rc_cb = {.on_close = rc_close};
 
 static void run_relay(uv_loop_t *loop, struct run *r, uint16_t port)
 {

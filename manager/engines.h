@@ -142,8 +142,9 @@ void engines_set_timing(struct engines *es, const struct engines_timing *t);
  *              "info": {...}, "version": {...} (replace), "event": {...} (handed back in
  *              *event); applied in that order. Unknown keys are skipped (a newer agent's).
  * E is a /containers/json entry: an object with a non-empty string "Id", and if present
- * "Names" an array of strings, "Image" and "State" strings, "Labels" an object (or null),
- * "HostConfig" an object whose "Memory", "NanoCpus", "CpuShares" are integers.
+ * "Names" an array of strings, "Image" and "State" strings, "Labels" an object, "HostConfig"
+ * an object whose "Memory", "NanoCpus", "CpuShares" are integers (Go's nil: null is taken for
+ * "Names", "Labels" and "HostConfig").
  * Returns 0; *event (event may be NULL) is then the delta's event as a new reference for the
  * caller to json_decref, or NULL. Returns -1 for a malformed message (not JSON, duplicate keys,
  * a wrong type, a duplicate "Id" in a snapshot, an unknown kind): err says what and where,

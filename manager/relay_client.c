@@ -8,7 +8,8 @@
  * readers that are not paused, runs write callbacks, and reports and frees the streams that
  * ended. A stream is freed only there, after its on_close, so marking one ended from any
  * callback is safe. on_data runs straight from the frame reader when the stream is not paused
- * and nothing is buffered ahead of it.
+ * and nothing is buffered ahead of it. STATE chunks are joined in one buffer per connection and
+ * each whole message goes to on_state at once, from the frame reader too.
  */
 #include "manager/relay_client.h"
 
@@ -75,6 +76,12 @@ struct relay_conn {
     struct relay_stream *sq, *sq_tail;
     uint32_t next_id;
     char reason[256];
+    /* the state message being joined (state_open: a chunk with more = true came) */
+    bool state_open;
+    int state_kind;
+    uint64_t state_seq;
+    char *state_buf; /* state_len bytes + a NUL */
+    size_t state_len, state_cap;
 };
 
 static void on_kick(uv_idle_t *h);
@@ -334,6 +341,62 @@ static void on_window_frame(struct relay_conn *c, const struct frame *f)
         sq_push(s);
 }
 
+/* Joins STATE chunks into one message; the last one hands it to on_state. */
+static void on_state_frame(struct relay_conn *c, const struct frame *f)
+{
+    struct relay_link *l = &c->link;
+    int kind = (int)f->u.state.kind;
+    uint64_t seq = f->u.state.seq;
+    size_t len = f->u.state.payload.len;
+    if (c->state_open && (kind != c->state_kind || seq != c->state_seq)) {
+        relay_link_close(l,
+                         "protocol error from %s: STATE chunk of kind %d seq %llu inside the "
+                         "message of kind %d seq %llu",
+                         relay_link_peer(l), kind, (unsigned long long)seq, c->state_kind,
+                         (unsigned long long)c->state_seq);
+        return;
+    }
+    if (!c->state_open)
+        c->state_len = 0;
+    if (len > FRAME_STATE_MAX - c->state_len) {
+        relay_link_close(l, "protocol error from %s: state message seq %llu over %d bytes",
+                         relay_link_peer(l), (unsigned long long)seq, FRAME_STATE_MAX);
+        return;
+    }
+    size_t need = c->state_len + len + 1;
+    if (need > c->state_cap) {
+        size_t cap = c->state_cap ? c->state_cap : FRAME_STATE_CHUNK_MAX + 1;
+        while (cap < need)
+            cap *= 2;
+        if (cap > FRAME_STATE_MAX + 1)
+            cap = FRAME_STATE_MAX + 1;
+        char *buf = realloc(c->state_buf, cap);
+        if (buf == NULL) {
+            relay_link_close(l, "out of memory for a state message from %s", relay_link_peer(l));
+            return;
+        }
+        c->state_buf = buf;
+        c->state_cap = cap;
+    }
+    if (len)
+        memcpy(c->state_buf + c->state_len, f->u.state.payload.ptr, len);
+    c->state_len += len;
+    c->state_buf[c->state_len] = '\0';
+    c->state_kind = kind;
+    c->state_seq = seq;
+    c->state_open = f->u.state.more;
+    if (c->state_open)
+        return;
+    if (c->cb.on_state && !c->closing)
+        c->cb.on_state(c, kind, seq, c->state_buf, c->state_len, c->arg);
+    c->state_len = 0;
+    if (c->state_cap > FRAME_STATE_CHUNK_MAX + 1) {
+        free(c->state_buf);
+        c->state_buf = NULL;
+        c->state_cap = 0;
+    }
+}
+
 static void link_frame(struct relay_link *l, const struct frame *f)
 {
     struct relay_conn *c = l->data;
@@ -348,7 +411,7 @@ static void link_frame(struct relay_link *l, const struct frame *f)
         on_window_frame(c, f);
         break;
     case FRAME_STATE:
-        /* TODO(state): engine state snapshot and deltas; not consumed yet. */
+        on_state_frame(c, f);
         break;
     case FRAME_OPEN:
     case FRAME_PING:
@@ -467,6 +530,7 @@ static void on_kick_closed(uv_handle_t *h)
     struct relay_conn *c = h->data;
     if (!c->silent)
         c->cb.on_close(c, c->reason, c->arg);
+    free(c->state_buf);
     free(c);
 }
 
@@ -475,8 +539,9 @@ static void link_closed(struct relay_link *l, const char *reason)
     struct relay_conn *c = l->data;
     c->closing = true;
     snprintf(c->reason, sizeof(c->reason), "%s", reason);
+    /* The owner hears the reason in on_close and logs it (engines.c, once per connection). */
     if (!c->silent && !l->clean)
-        log_warn("relay", "connection to the agent at %s closed: %s", relay_link_peer(l), reason);
+        log_debug("relay", "connection to the agent at %s closed: %s", relay_link_peer(l), reason);
     for (struct relay_stream *s = c->streams; s; s = s->next)
         end_stream(s, RELAY_END_CONN, reason);
     reap(c);

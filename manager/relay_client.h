@@ -2,7 +2,9 @@
  * relay_client — the manager's end of the relay: one encrypted connection to an agent
  * (relay_conn), carrying many byte streams to that agent's engine socket (relay_stream). What
  * the manager writes on a stream reaches the engine unchanged, and what the engine answers
- * comes back unchanged: the caller speaks HTTP (or a hijacked raw stream) through it.
+ * comes back unchanged: the caller speaks HTTP (or a hijacked raw stream) through it. The
+ * agent also pushes its engine's state on the connection itself (STATE frames): the client
+ * joins each message's chunks and hands the whole message to on_state.
  *
  * Transport, handshake and frames: agent/relay_link.h (Noise KK initiator, sealed frames,
  * a PING every RELAY_PING_INTERVAL_MS, the connection closed after RELAY_IDLE_TIMEOUT_MS with
@@ -26,6 +28,12 @@
  * an OPEN with code 3 for a moment); per stream at most RELAY_WINDOW bytes buffered for a
  * paused reader; the connection's frame reader and write queue as in relay_link.h.
  *
+ * State messages: one at a time is being joined, at most FRAME_STATE_MAX bytes (4 MiB). A
+ * message growing past that, or a STATE chunk whose kind or seq differs from the message it
+ * continues, is a protocol error: the connection closes with a reason saying which (on_close).
+ * The join buffer is freed after a message larger than one chunk, so an idle connection holds
+ * at most one chunk's worth.
+ *
  * Callbacks and lifetimes (libuv style). Every callback runs on the loop thread, never from
  * inside the API call that caused it; any API may be called from inside any callback.
  *   - relay_conn_new returns a connection that stays valid until its on_close callback has
@@ -42,7 +50,8 @@
  *       code RELAY_END_CONN      the connection ended (the reason is the connection's).
  *     Every write's done callback runs before on_close (status UV_ECANCELED for the bytes that
  *     never left).
- *   - on_data's data is valid during the call only; copy what you keep.
+ *   - on_data's data and on_state's json are valid during the call only; copy what you keep.
+ *     on_state runs from the frame reader as the last chunk arrives, in the agent's order.
  *   - on_eof: the engine closed its side; no on_data follows. The stream is still writable.
  *   - reason strings passed to callbacks are valid during the call only.
  */
@@ -74,8 +83,15 @@ struct relay_conn_callbacks {
      * earlier start now. */
     void (*on_ready)(struct relay_conn *c, void *arg);
     /* The connection ended; reason says why ("closed" when relay_conn_close asked for it).
-     * Required. */
+     * Required. The client logs it at debug level only: logging it is the owner's call. */
     void (*on_close)(struct relay_conn *c, const char *reason, void *arg);
+    /* One whole state message from the agent (docs/PROTOCOL.md section 8): kind
+     * FRAME_STATE_SNAPSHOT or FRAME_STATE_DELTA, its seq, and the chunks' payloads joined,
+     * json[0..len) (NUL-terminated at json[len]; the agent means it as JSON, unchecked here).
+     * Valid during the call only. May be NULL: messages are then reassembled, checked and
+     * dropped. */
+    void (*on_state)(struct relay_conn *c, int kind, uint64_t seq, const char *json, size_t len,
+                     void *arg);
 };
 
 struct relay_stream_callbacks {

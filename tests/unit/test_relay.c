@@ -320,7 +320,8 @@ static void conn_closed(struct relay_conn *c, const char *reason, void *arg)
     snprintf(w->conn_reason, sizeof(w->conn_reason), "%s", reason);
 }
 
-static const struct relay_conn_callbacks conn_cb = {conn_ready, conn_closed};
+static const struct relay_conn_callbacks conn_cb = {.on_ready = conn_ready,
+                                                    .on_close = conn_closed};
 
 static void server_addr(struct world *w, struct sockaddr_in *a)
 {
@@ -1111,7 +1112,8 @@ static void evict_closed(struct relay_conn *c, const char *reason, void *arg)
 static void test_eviction(void)
 {
     enum { N = RELAY_SERVER_MAX_CONNS + 1 };
-    static const struct relay_conn_callbacks cb = {evict_ready, evict_closed};
+    static const struct relay_conn_callbacks cb = {.on_ready = evict_ready,
+                                                   .on_close = evict_closed};
     struct world w;
     world_start(&w, NULL, NULL);
     struct evict_conn ec[N];

@@ -1,0 +1,1063 @@
+/*
+ * engines — one record per agent in gossip, one relay connection per alive one, and the engine
+ * state its STATE messages carry; the API is in engines.h.
+ *
+ * Records. es->recs holds the records gossip lists, sorted by name in natural order. A record
+ * that goes (member left or reaped, engines_close) is detached from that array at once, so no
+ * lookup finds it, and freed only once its relay connection's on_close and its retry timer's
+ * close callback have run: both are deferred by libuv, so a struct engine stays valid until
+ * control returns to the loop whatever a callback does. engines_close waits for the last
+ * record, then closes its own handle, whose close callback runs on_closed.
+ *
+ * Connections. A record whose member is alive has a relay connection or a retry timer armed
+ * (first delay retry_min, doubling up to retry_max per failure; back to retry_min after a
+ * connection that delivered a snapshot, an error snapshot included, ends without a protocol
+ * error: a flapping or misbehaving agent is dialled ever less often). e->conn is set
+ * when the handshake completes and cleared as soon as the connection ends or is closed. A
+ * member in any other state loses its connection and timer, keeps its state, and is marked
+ * unhealthy.
+ *
+ * State. engines_apply_state validates a whole message before it changes anything, so a
+ * malformed one leaves the last good view; the connection that sent it is then closed (and
+ * retried), with the reason logged once and kept in e->error. A delta before the connection's
+ * first snapshot is refused likewise. Each record indexes its containers by id and by name
+ * (jansson objects used as hash maps), so exact lookups cost one probe per engine and only id
+ * prefixes scan the containers.
+ */
+#include "manager/engines.h"
+
+#include "common/log.h"
+#include "manager/api_cluster.h"
+#include "proto/meta.h"
+#include "proto/relay_frame.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS 30000
+
+struct rec {
+    struct engine e; /* first: engines_at hands out &rec->e */
+    struct engines *es;
+    uint8_t pubkey[META_PUBKEY_LEN];
+    uint16_t relay_port;
+    struct relay_conn *rconn; /* open or opening; e.conn once ready */
+    uv_timer_t retry;
+    bool timer_closed;
+    bool detached;       /* no longer in es->recs: freed once rconn and the timer are gone */
+    uint32_t backoff_ms; /* the next retry's delay */
+    bool ever_connected; /* a handshake completed once: the next one is a reconnect */
+    bool failing;        /* connect attempts failing in a row: only the first is logged */
+    /* the current connection */
+    bool handshaken;   /* its handshake completed */
+    bool got_snapshot; /* a snapshot came on it */
+    bool good;         /* ... and applied */
+    bool bad;          /* we are closing it for a protocol error: ignore what still comes */
+    char why[256];     /* why we closed it, for the log ("" if the agent or network did) */
+    bool reported_up;  /* the last on_engine said up */
+};
+
+struct exec_note {
+    char *id;     /* one allocation: id, NUL, member, NUL */
+    char *member; /* the engine's member name */
+};
+
+struct engines {
+    uv_loop_t *loop;
+    struct keypair self;
+    struct engines_callbacks cb;
+    void *arg;
+    struct engines_timing timing;
+    struct rec **recs; /* attached records, natural name order */
+    size_t n, cap;
+    size_t alive; /* records not yet freed, detached ones included */
+    bool closing, finishing;
+    void (*on_closed)(void *arg);
+    void *closed_arg;
+    uv_idle_t handle; /* closed last: its close callback ends engines_close */
+    struct exec_note execs[ENGINES_EXEC_MAX];
+    size_t exec_next;
+};
+
+static int64_t wall_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- one record's state: validation, indexes, application ---------------------------------- */
+
+int engine_init(struct engine *e, const char *name)
+{
+    memset(e, 0, sizeof(*e));
+    snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+    e->containers = json_array();
+    e->images = json_array();
+    e->info = json_object();
+    e->version = json_object();
+    e->by_id = json_object();
+    e->by_name = json_object();
+    if (!e->containers || !e->images || !e->info || !e->version || !e->by_id || !e->by_name) {
+        engine_clear(e);
+        return -1;
+    }
+    return 0;
+}
+
+void engine_clear(struct engine *e)
+{
+    json_decref(e->containers);
+    json_decref(e->images);
+    json_decref(e->info);
+    json_decref(e->version);
+    json_decref(e->by_id);
+    json_decref(e->by_name);
+    e->containers = e->images = e->info = e->version = e->by_id = e->by_name = NULL;
+}
+
+/* The key a name is indexed under: without its leading '/'; NULL for an empty one. */
+static const char *name_key(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    if (name[0] == '/')
+        name++;
+    return name[0] ? name : NULL;
+}
+
+static const char *container_id(const json_t *c)
+{
+    return json_string_value(json_object_get(c, "Id"));
+}
+
+/* Checks one /containers/json entry; where names it in err. */
+static int check_container(const json_t *c, const char *where, char *err, size_t errlen)
+{
+    if (!json_is_object(c)) {
+        set_err(err, errlen, "%s: not an object", where);
+        return -1;
+    }
+    const char *id = container_id(c);
+    if (id == NULL || id[0] == '\0') {
+        set_err(err, errlen, "%s: \"Id\" is not a non-empty string", where);
+        return -1;
+    }
+    const json_t *names = json_object_get(c, "Names");
+    if (names && !json_is_null(names)) {
+        if (!json_is_array(names)) {
+            set_err(err, errlen, "%s: \"Names\" is not an array", where);
+            return -1;
+        }
+        for (size_t i = 0; i < json_array_size(names); i++) {
+            if (!json_is_string(json_array_get(names, i))) {
+                set_err(err, errlen, "%s: \"Names\"[%zu] is not a string", where, i);
+                return -1;
+            }
+        }
+    }
+    static const char *const strings[] = {"Image", "State"};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        const json_t *v = json_object_get(c, strings[i]);
+        if (v && !json_is_string(v)) {
+            set_err(err, errlen, "%s: \"%s\" is not a string", where, strings[i]);
+            return -1;
+        }
+    }
+    const json_t *labels = json_object_get(c, "Labels");
+    if (labels && !json_is_object(labels) && !json_is_null(labels)) {
+        set_err(err, errlen, "%s: \"Labels\" is not an object", where);
+        return -1;
+    }
+    const json_t *hc = json_object_get(c, "HostConfig");
+    if (hc && !json_is_null(hc)) {
+        if (!json_is_object(hc)) {
+            set_err(err, errlen, "%s: \"HostConfig\" is not an object", where);
+            return -1;
+        }
+        static const char *const ints[] = {"Memory", "NanoCpus", "CpuShares"};
+        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+            const json_t *v = json_object_get(hc, ints[i]);
+            if (v && !json_is_integer(v)) {
+                set_err(err, errlen, "%s: \"HostConfig\".\"%s\" is not an integer", where, ints[i]);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_array_of_objects(const json_t *a, const char *what, char *err, size_t errlen)
+{
+    if (!json_is_array(a)) {
+        set_err(err, errlen, "\"%s\" is not an array", what);
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        if (!json_is_object(json_array_get(a, i))) {
+            set_err(err, errlen, "\"%s\"[%zu] is not an object", what, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Indexes c's id and names into by_id / by_name. -1 when out of memory. */
+static int index_add(json_t *by_id, json_t *by_name, json_t *c)
+{
+    if (json_object_set(by_id, container_id(c), c) < 0)
+        return -1;
+    const json_t *names = json_object_get(c, "Names");
+    for (size_t i = 0; i < json_array_size(names); i++) {
+        const char *key = name_key(json_string_value(json_array_get(names, i)));
+        if (key && json_object_set(by_name, key, c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Drops c from the indexes. A name c shared with another entry (which Docker never allows on
+ * one engine, but a confused agent might send) goes to that entry. */
+static void index_remove(struct engine *e, json_t *c)
+{
+    const char *id = container_id(c);
+    if (json_object_get(e->by_id, id) == c)
+        json_object_del(e->by_id, id);
+    const json_t *names = json_object_get(c, "Names");
+    for (size_t i = 0; i < json_array_size(names); i++) {
+        const char *key = name_key(json_string_value(json_array_get(names, i)));
+        if (key == NULL || json_object_get(e->by_name, key) != c)
+            continue;
+        json_object_del(e->by_name, key);
+        size_t k;
+        json_t *other;
+        json_array_foreach(e->containers, k, other)
+        {
+            if (other == c)
+                continue;
+            const json_t *on = json_object_get(other, "Names");
+            for (size_t j = 0; j < json_array_size(on); j++) {
+                const char *ok = name_key(json_string_value(json_array_get(on, j)));
+                if (ok && strcmp(ok, key) == 0)
+                    json_object_set(e->by_name, key, other);
+            }
+        }
+    }
+}
+
+static size_t container_pos(const struct engine *e, const json_t *c)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(e->containers, i, x)
+    {
+        if (x == c)
+            return i;
+    }
+    return (size_t)-1;
+}
+
+/* Takes c out of the containers and the indexes, wherever it got to. */
+static void unput(struct engine *e, json_t *c)
+{
+    json_incref(c);
+    index_remove(e, c);
+    size_t pos = container_pos(e, c);
+    if (pos != (size_t)-1)
+        json_array_remove(e->containers, pos);
+    json_decref(c);
+}
+
+/* Adds c (a valid entry), or replaces the entry with its id. -1 when out of memory (then c
+ * may be half in: unput it). */
+static int put_container(struct engine *e, json_t *c)
+{
+    json_t *old = json_object_get(e->by_id, container_id(c));
+    if (old == c)
+        return 0;
+    if (old) {
+        size_t pos = container_pos(e, old);
+        json_incref(old);
+        index_remove(e, old);
+        int rc = pos == (size_t)-1 ? json_array_append(e->containers, c)
+                                   : json_array_set(e->containers, pos, c);
+        json_decref(old);
+        if (rc < 0)
+            return -1;
+    } else if (json_array_append(e->containers, c) < 0) {
+        return -1;
+    }
+    return index_add(e->by_id, e->by_name, c);
+}
+
+static void drop_container(struct engine *e, const char *id)
+{
+    json_t *old = json_object_get(e->by_id, id);
+    if (old)
+        unput(e, old);
+}
+
+static void replace(json_t **slot, json_t *v)
+{
+    json_incref(v);
+    json_decref(*slot);
+    *slot = v;
+}
+
+static int apply_snapshot(struct engine *e, json_t *root, char *err, size_t errlen)
+{
+    json_t *containers = json_object_get(root, "containers");
+    json_t *images = json_object_get(root, "images");
+    json_t *info = json_object_get(root, "info");
+    json_t *version = json_object_get(root, "version");
+    json_t *error = json_object_get(root, "error");
+    if (containers && !json_is_array(containers)) {
+        set_err(err, errlen, "snapshot: \"containers\" is not an array");
+        return -1;
+    }
+    if (images && check_array_of_objects(images, "images", err, errlen) < 0)
+        return -1;
+    if (info && !json_is_object(info)) {
+        set_err(err, errlen, "snapshot: \"info\" is not an object");
+        return -1;
+    }
+    if (version && !json_is_object(version)) {
+        set_err(err, errlen, "snapshot: \"version\" is not an object");
+        return -1;
+    }
+    if (error && !json_is_string(error)) {
+        set_err(err, errlen, "snapshot: \"error\" is not a string");
+        return -1;
+    }
+    json_t *nc = containers ? json_incref(containers) : json_array();
+    json_t *ni = images ? json_incref(images) : json_array();
+    json_t *ninfo = info ? json_incref(info) : json_object();
+    json_t *nv = version ? json_incref(version) : json_object();
+    json_t *by_id = json_object(), *by_name = json_object();
+    int rc = -1;
+    if (!nc || !ni || !ninfo || !nv || !by_id || !by_name) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(nc, i, c)
+    {
+        char where[48];
+        snprintf(where, sizeof(where), "snapshot: containers[%zu]", i);
+        if (check_container(c, where, err, errlen) < 0)
+            goto out;
+        if (json_object_get(by_id, container_id(c))) {
+            set_err(err, errlen, "%s: duplicate \"Id\" %.80s", where, container_id(c));
+            goto out;
+        }
+        if (index_add(by_id, by_name, c) < 0) {
+            set_err(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    replace(&e->containers, nc);
+    replace(&e->images, ni);
+    replace(&e->info, ninfo);
+    replace(&e->version, nv);
+    replace(&e->by_id, by_id);
+    replace(&e->by_name, by_name);
+    if (error) {
+        e->ready = false;
+        snprintf(e->error, sizeof(e->error), "%s", json_string_value(error));
+    } else {
+        e->ready = true;
+        e->error[0] = '\0';
+    }
+    rc = 0;
+out:
+    json_decref(nc);
+    json_decref(ni);
+    json_decref(ninfo);
+    json_decref(nv);
+    json_decref(by_id);
+    json_decref(by_name);
+    return rc;
+}
+
+static int apply_delta(struct engine *e, json_t *root, json_t **event, char *err, size_t errlen)
+{
+    json_t *ev = json_object_get(root, "event");
+    json_t *c = json_object_get(root, "container");
+    json_t *removed = json_object_get(root, "removed");
+    json_t *images = json_object_get(root, "images");
+    json_t *info = json_object_get(root, "info");
+    json_t *version = json_object_get(root, "version");
+    if (ev && !json_is_object(ev)) {
+        set_err(err, errlen, "delta: \"event\" is not an object");
+        return -1;
+    }
+    if (c && check_container(c, "delta: container", err, errlen) < 0)
+        return -1;
+    if (removed && !json_is_string(removed)) {
+        set_err(err, errlen, "delta: \"removed\" is not a string");
+        return -1;
+    }
+    if (images && check_array_of_objects(images, "images", err, errlen) < 0)
+        return -1;
+    if (info && !json_is_object(info)) {
+        set_err(err, errlen, "delta: \"info\" is not an object");
+        return -1;
+    }
+    if (version && !json_is_object(version)) {
+        set_err(err, errlen, "delta: \"version\" is not an object");
+        return -1;
+    }
+    if (c && put_container(e, c) < 0) {
+        unput(e, c);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    if (removed)
+        drop_container(e, json_string_value(removed));
+    if (images)
+        replace(&e->images, images);
+    if (info)
+        replace(&e->info, info);
+    if (version)
+        replace(&e->version, version);
+    if (event && ev)
+        *event = json_incref(ev);
+    return 0;
+}
+
+int engines_apply_state(struct engine *e, int kind, const char *json, size_t len, json_t **event,
+                        char *err, size_t errlen)
+{
+    if (event)
+        *event = NULL;
+    if (kind != FRAME_STATE_SNAPSHOT && kind != FRAME_STATE_DELTA) {
+        set_err(err, errlen, "unknown state kind %d", kind);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        set_err(err, errlen, "%s: not JSON: %s (at byte %d)",
+                kind == FRAME_STATE_SNAPSHOT ? "snapshot" : "delta", jerr.text, jerr.position);
+        return -1;
+    }
+    int rc;
+    if (!json_is_object(root)) {
+        set_err(err, errlen, "%s: not a JSON object",
+                kind == FRAME_STATE_SNAPSHOT ? "snapshot" : "delta");
+        rc = -1;
+    } else if (kind == FRAME_STATE_SNAPSHOT) {
+        rc = apply_snapshot(e, root, err, errlen);
+    } else {
+        rc = apply_delta(e, root, event, err, errlen);
+    }
+    if (rc == 0)
+        e->updated_at = wall_now();
+    json_decref(root);
+    return rc;
+}
+
+/* ---- records -------------------------------------------------------------------------------- */
+
+static int cmp_rec(const void *x, const void *y)
+{
+    const struct rec *a = *(struct rec *const *)x, *b = *(struct rec *const *)y;
+    int d = api_natural_cmp(a->e.name, b->e.name);
+    return d ? d : strcmp(a->e.member, b->e.member);
+}
+
+static void sort_recs(struct engines *es)
+{
+    if (es->n > 1)
+        qsort(es->recs, es->n, sizeof(es->recs[0]), cmp_rec);
+}
+
+static struct rec *find_member(struct engines *es, const char *member)
+{
+    for (size_t i = 0; i < es->n; i++)
+        if (strcmp(es->recs[i]->e.member, member) == 0)
+            return es->recs[i];
+    return NULL;
+}
+
+/* Tells on_engine when e's "up" (ready and healthy) changed since the last call. */
+static void report(struct rec *r)
+{
+    bool up = r->e.ready && r->e.healthy && !r->detached;
+    if (up == r->reported_up)
+        return;
+    r->reported_up = up;
+    if (r->es->cb.on_engine)
+        r->es->cb.on_engine(r->es->arg, &r->e, up);
+}
+
+static void finish(struct engines *es);
+
+static void rec_maybe_free(struct rec *r)
+{
+    if (!r->detached || r->rconn || !r->timer_closed)
+        return;
+    struct engines *es = r->es;
+    engine_clear(&r->e);
+    free(r);
+    es->alive--;
+    finish(es);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct rec *r = h->data;
+    r->timer_closed = true;
+    rec_maybe_free(r);
+}
+
+/* Closes r's connection, if any, for why (logged when it ends). */
+static void drop_conn(struct rec *r, const char *why)
+{
+    if (r->rconn == NULL)
+        return;
+    if (r->why[0] == '\0')
+        snprintf(r->why, sizeof(r->why), "%s", why);
+    r->e.conn = NULL;
+    r->e.ready = false;
+    relay_conn_close(r->rconn);
+}
+
+static void detach(struct engines *es, struct rec *r, const char *why)
+{
+    size_t i = 0;
+    while (i < es->n && es->recs[i] != r)
+        i++;
+    if (i == es->n)
+        return;
+    memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
+    es->n--;
+    r->e.ready = false;
+    report(r);
+    r->detached = true;
+    drop_conn(r, why);
+    uv_timer_stop(&r->retry);
+    uv_close((uv_handle_t *)&r->retry, on_timer_closed);
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static void connect_rec(struct rec *r);
+
+static void on_retry(uv_timer_t *t)
+{
+    struct rec *r = t->data;
+    if (!r->detached && r->e.healthy && r->rconn == NULL)
+        connect_rec(r);
+}
+
+static void schedule_retry(struct rec *r)
+{
+    struct engines *es = r->es;
+    uint32_t delay = r->backoff_ms;
+    uint64_t next = (uint64_t)delay * 2;
+    r->backoff_ms = next > es->timing.retry_max_ms ? es->timing.retry_max_ms : (uint32_t)next;
+    uv_timer_start(&r->retry, on_retry, delay, 0);
+}
+
+/* A connect attempt that failed before any handshake: log the first of a series only. */
+static void connect_failed(struct rec *r, const char *reason)
+{
+    uint32_t max = r->es->timing.retry_max_ms;
+    if (!r->failing)
+        log_warn("engines", "engine %s unreachable addr=%s: %s (retrying, backing off to %u %s)",
+                 r->e.name, r->e.addr, reason, max % 1000 ? max : max / 1000,
+                 max % 1000 ? "ms" : "s");
+    else
+        log_debug("engines", "engine %s still unreachable addr=%s: %s", r->e.name, r->e.addr,
+                  reason);
+    r->failing = true;
+    snprintf(r->e.error, sizeof(r->e.error), "%s", reason);
+}
+
+static void conn_ready(struct relay_conn *c, void *arg)
+{
+    struct rec *r = arg;
+    if (r->rconn != c || r->detached)
+        return;
+    r->handshaken = true;
+    r->failing = false;
+    r->e.conn = c;
+    log_info("engines", "engine %s %s addr=%s", r->e.name,
+             r->ever_connected ? "reconnected" : "connected", r->e.addr);
+    r->ever_connected = true;
+}
+
+static void conn_closed(struct relay_conn *c, const char *reason, void *arg)
+{
+    struct rec *r = arg;
+    if (r->rconn != c)
+        return;
+    r->rconn = NULL;
+    r->e.conn = NULL;
+    r->e.ready = false;
+    const char *why = r->why[0] ? r->why : reason;
+    if (r->handshaken)
+        log_msg(r->bad || !r->why[0] ? LOG_WARN : LOG_INFO, "engines",
+                "engine %s disconnected addr=%s: %s", r->e.name, r->e.addr, why);
+    else if (!r->why[0])
+        connect_failed(r, reason);
+    if (!r->why[0] && r->handshaken)
+        snprintf(r->e.error, sizeof(r->e.error), "%s", reason);
+    if (r->good && !r->bad)
+        r->backoff_ms = r->es->timing.retry_min_ms;
+    r->handshaken = r->got_snapshot = r->good = r->bad = false;
+    r->why[0] = '\0';
+    if (r->detached) {
+        rec_maybe_free(r);
+        return;
+    }
+    report(r);
+    if (r->e.healthy && !r->es->closing && !uv_is_active((uv_handle_t *)&r->retry))
+        schedule_retry(r);
+}
+
+/* The agent broke the state protocol: log it once, keep it, and drop the connection. */
+static void state_error(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void state_error(struct rec *r, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(r->e.error, sizeof(r->e.error), "bad state from the agent: %.100s", msg);
+    char why[sizeof(r->why)];
+    snprintf(why, sizeof(why), "bad state from the agent: %.200s", msg);
+    r->bad = true;
+    drop_conn(r, why); /* conn_closed logs it, once */
+    report(r);
+}
+
+static void conn_state(struct relay_conn *c, int kind, uint64_t seq, const char *json, size_t len,
+                       void *arg)
+{
+    struct rec *r = arg;
+    if (r->rconn != c || r->detached || r->bad)
+        return;
+    if (kind == FRAME_STATE_DELTA && !r->got_snapshot) {
+        state_error(r, "delta seq %llu before any snapshot", (unsigned long long)seq);
+        return;
+    }
+    char err[256];
+    json_t *event = NULL;
+    if (engines_apply_state(&r->e, kind, json, len, &event, err, sizeof(err)) < 0) {
+        state_error(r, "seq %llu: %s", (unsigned long long)seq, err);
+        return;
+    }
+    if (kind == FRAME_STATE_SNAPSHOT)
+        r->got_snapshot = r->good = true; /* the agent works, even if its engine does not */
+    report(r);
+    if (event && r->es->cb.on_event && !r->detached)
+        r->es->cb.on_event(r->es->arg, &r->e, event);
+    json_decref(event);
+}
+
+static const struct relay_conn_callbacks conn_cb = {
+    .on_ready = conn_ready,
+    .on_close = conn_closed,
+    .on_state = conn_state,
+};
+
+static void connect_rec(struct rec *r)
+{
+    struct engines *es = r->es;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    int rc = strchr(r->e.ip, ':') ? uv_ip6_addr(r->e.ip, r->relay_port, (struct sockaddr_in6 *)&ss)
+                                  : uv_ip4_addr(r->e.ip, r->relay_port, (struct sockaddr_in *)&ss);
+    char err[256];
+    if (rc < 0) {
+        snprintf(err, sizeof(err), "bad address %s: %s", r->e.ip, uv_strerror(rc));
+        connect_failed(r, err);
+        schedule_retry(r);
+        return;
+    }
+    const struct relay_link_timing *t = &es->timing.relay;
+    bool dflt = t->handshake_ms == 0 && t->idle_ms == 0 && t->ping_ms == 0;
+    r->handshaken = r->got_snapshot = r->good = r->bad = false;
+    r->why[0] = '\0';
+    r->rconn = relay_conn_new(es->loop, (const struct sockaddr *)&ss, r->pubkey, &es->self,
+                              dflt ? NULL : t, &conn_cb, r, err, sizeof(err));
+    if (r->rconn == NULL) {
+        connect_failed(r, err);
+        schedule_retry(r);
+    }
+}
+
+/* ---- the API -------------------------------------------------------------------------------- */
+
+struct engines *engines_new(uv_loop_t *loop, const struct keypair *self,
+                            const struct engines_callbacks *cb, void *arg)
+{
+    struct engines *es = calloc(1, sizeof(*es));
+    if (es == NULL)
+        return NULL;
+    es->loop = loop;
+    es->self = *self;
+    if (cb)
+        es->cb = *cb;
+    es->arg = arg;
+    es->timing.retry_min_ms = RETRY_MIN_MS;
+    es->timing.retry_max_ms = RETRY_MAX_MS;
+    uv_idle_init(loop, &es->handle);
+    es->handle.data = es;
+    return es;
+}
+
+void engines_set_timing(struct engines *es, const struct engines_timing *t)
+{
+    es->timing = *t;
+    if (es->timing.retry_min_ms == 0)
+        es->timing.retry_min_ms = RETRY_MIN_MS;
+    if (es->timing.retry_max_ms == 0)
+        es->timing.retry_max_ms = RETRY_MAX_MS;
+    if (es->timing.retry_max_ms < es->timing.retry_min_ms)
+        es->timing.retry_max_ms = es->timing.retry_min_ms;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct engines *es = h->data;
+    for (size_t i = 0; i < ENGINES_EXEC_MAX; i++)
+        free(es->execs[i].id);
+    free(es->recs);
+    void (*on_closed)(void *) = es->on_closed;
+    void *arg = es->closed_arg;
+    keypair_wipe(&es->self);
+    free(es);
+    if (on_closed)
+        on_closed(arg);
+}
+
+static void finish(struct engines *es)
+{
+    if (!es->closing || es->alive > 0 || es->finishing)
+        return;
+    es->finishing = true;
+    uv_close((uv_handle_t *)&es->handle, on_handle_closed);
+}
+
+void engines_close(struct engines *es, void (*on_closed)(void *arg), void *arg)
+{
+    if (es->closing)
+        return;
+    es->closing = true;
+    es->on_closed = on_closed;
+    es->closed_arg = arg;
+    while (es->n > 0)
+        detach(es, es->recs[es->n - 1], "the manager is stopping");
+    finish(es);
+}
+
+/* The member's relay address from its gossip address: ip (no port) into ip[48]. */
+static void format_ip(const struct proto_addr *a, char ip[48])
+{
+    if (inet_ntop(a->len == 16 ? AF_INET6 : AF_INET, a->ip, ip, 48) == NULL)
+        snprintf(ip, 48, "?");
+}
+
+void engines_update_member(struct engines *es, const struct member *x)
+{
+    if (es->closing || x->self)
+        return;
+    struct rec *r = find_member(es, x->name);
+    struct meta meta;
+    bool agent = x->meta_len > 0 && meta_decode(x->meta, x->meta_len, &meta, NULL) == 0 &&
+                 meta.role == META_ROLE_AGENT && meta.relay_port != 0 && meta.has_pubkey;
+    if (!agent || x->state == MEMBER_LEFT) {
+        if (r)
+            detach(es, r, agent ? "the member left" : "the member is no longer an agent");
+        if (r && agent)
+            log_info("engines", "engine %s removed: member %s left", r->e.name, x->name);
+        return;
+    }
+    if (strlen(x->name) > ENGINES_NAME_MAX)
+        return; /* gossip names are at most 64 bytes; nothing longer can be one */
+    char name[ENGINES_NAME_MAX + 1], id[ENGINES_NAME_MAX + 1], ip[48], addr[64];
+    if (meta.engine_name.len == 0 || proto_str_copy(meta.engine_name, name, sizeof(name)) < 0)
+        snprintf(name, sizeof(name), "%s", x->name);
+    if (proto_str_copy(meta.engine_id, id, sizeof(id)) < 0)
+        id[0] = '\0';
+    format_ip(&x->addr, ip);
+    snprintf(addr, sizeof(addr), x->addr.len == 16 ? "[%s]:%u" : "%s:%u", ip,
+             (unsigned)meta.relay_port);
+
+    bool added = r == NULL;
+    if (r == NULL) {
+        if (es->n == es->cap) {
+            size_t cap = es->cap ? es->cap * 2 : 8;
+            struct rec **recs = realloc(es->recs, cap * sizeof(*recs));
+            if (recs == NULL)
+                return;
+            es->recs = recs;
+            es->cap = cap;
+        }
+        r = calloc(1, sizeof(*r));
+        if (r == NULL || engine_init(&r->e, name) < 0) {
+            free(r);
+            log_error("engines", "out of memory for engine %s", name);
+            return;
+        }
+        r->es = es;
+        r->backoff_ms = es->timing.retry_min_ms;
+        snprintf(r->e.member, sizeof(r->e.member), "%s", x->name);
+        uv_timer_init(es->loop, &r->retry);
+        r->retry.data = r;
+        es->recs[es->n++] = r;
+        es->alive++;
+        r->e.updated_at = wall_now();
+    }
+    struct engine *e = &r->e;
+    bool moved = strcmp(e->addr, addr) != 0 || r->relay_port != meta.relay_port ||
+                 memcmp(r->pubkey, meta.pubkey, sizeof(r->pubkey)) != 0;
+    bool renamed = strcmp(e->name, name) != 0;
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    snprintf(e->ip, sizeof(e->ip), "%s", ip);
+    snprintf(e->addr, sizeof(e->addr), "%s", addr);
+    memcpy(r->pubkey, meta.pubkey, sizeof(r->pubkey));
+    r->relay_port = meta.relay_port;
+    if (added || renamed)
+        sort_recs(es);
+
+    bool alive = x->state == MEMBER_ALIVE;
+    if (alive != e->healthy)
+        e->updated_at = wall_now();
+    e->healthy = alive;
+    if (!alive) {
+        char why[64];
+        snprintf(why, sizeof(why), "member %s", member_state_name(x->state));
+        drop_conn(r, why);
+        uv_timer_stop(&r->retry);
+        r->backoff_ms = es->timing.retry_min_ms;
+        report(r);
+        return;
+    }
+    if (moved && r->rconn) {
+        drop_conn(r, "the member's relay address or key changed");
+        report(r);
+    }
+    if (moved) {
+        /* A new address deserves a prompt try, whatever the old one's backoff. */
+        uv_timer_stop(&r->retry);
+        r->backoff_ms = es->timing.retry_min_ms;
+        r->failing = false;
+    }
+    if (r->rconn == NULL && !uv_is_active((uv_handle_t *)&r->retry))
+        connect_rec(r);
+}
+
+void engines_remove_member(struct engines *es, const char *member)
+{
+    struct rec *r = find_member(es, member);
+    if (r == NULL)
+        return;
+    log_info("engines", "engine %s removed: member %s forgotten", r->e.name, member);
+    detach(es, r, "the member was forgotten");
+}
+
+size_t engines_count(const struct engines *es)
+{
+    return es->n;
+}
+
+struct engine *engines_at(struct engines *es, size_t i)
+{
+    return i < es->n ? &es->recs[i]->e : NULL;
+}
+
+struct engine *engines_find(struct engines *es, const char *ref)
+{
+    if (ref == NULL || ref[0] == '\0')
+        return NULL;
+    for (size_t i = 0; i < es->n; i++)
+        if (strcmp(es->recs[i]->e.name, ref) == 0)
+            return &es->recs[i]->e;
+    for (size_t i = 0; i < es->n; i++)
+        if (strcmp(es->recs[i]->e.member, ref) == 0)
+            return &es->recs[i]->e;
+    for (size_t i = 0; i < es->n; i++)
+        if (es->recs[i]->e.id[0] && strcmp(es->recs[i]->e.id, ref) == 0)
+            return &es->recs[i]->e;
+    return NULL;
+}
+
+/* Counts one more match, keeping the first. */
+static void match(size_t *n, struct engine **fe, json_t **fc, struct engine *e, json_t *c)
+{
+    if ((*n)++ == 0) {
+        *fe = e;
+        *fc = c;
+    }
+}
+
+enum engines_lookup engines_find_container(struct engines *es, const char *ref, struct engine **e,
+                                           json_t **container)
+{
+    struct engine *fe = NULL;
+    json_t *fc = NULL;
+    size_t n = 0;
+    if (e)
+        *e = NULL;
+    if (container)
+        *container = NULL;
+    if (ref == NULL || ref[0] == '\0')
+        return ENGINES_NOT_FOUND;
+    /* 1. the full id */
+    for (size_t i = 0; i < es->n; i++) {
+        json_t *c = json_object_get(es->recs[i]->e.by_id, ref);
+        if (c)
+            match(&n, &fe, &fc, &es->recs[i]->e, c);
+    }
+    /* 2. a name, "web" or "/web", on every engine */
+    const char *name = ref[0] == '/' ? ref + 1 : ref;
+    if (n == 0 && name[0]) {
+        for (size_t i = 0; i < es->n; i++) {
+            json_t *c = json_object_get(es->recs[i]->e.by_name, name);
+            if (c)
+                match(&n, &fe, &fc, &es->recs[i]->e, c);
+        }
+    }
+    /* 3. "node/name", node an engine's name or id */
+    const char *slash = strchr(name, '/');
+    if (n == 0 && slash && slash > name && slash[1] && (size_t)(slash - name) <= ENGINES_NAME_MAX) {
+        char node[ENGINES_NAME_MAX + 1];
+        memcpy(node, name, (size_t)(slash - name));
+        node[slash - name] = '\0';
+        for (size_t i = 0; i < es->n; i++) {
+            struct engine *x = &es->recs[i]->e;
+            if (strcmp(x->name, node) != 0 && (x->id[0] == '\0' || strcmp(x->id, node) != 0))
+                continue;
+            json_t *c = json_object_get(x->by_name, slash + 1);
+            if (c)
+                match(&n, &fe, &fc, x, c);
+        }
+    }
+    /* 4. a unique id prefix: the only step that scans containers */
+    if (n == 0) {
+        size_t plen = strlen(ref);
+        for (size_t i = 0; i < es->n && n < 2; i++) {
+            struct engine *x = &es->recs[i]->e;
+            const char *id;
+            json_t *c;
+            json_object_foreach(x->by_id, id, c)
+            {
+                if (strncmp(id, ref, plen) == 0)
+                    match(&n, &fe, &fc, x, c);
+            }
+        }
+    }
+    if (n == 0)
+        return ENGINES_NOT_FOUND;
+    if (n > 1)
+        return ENGINES_AMBIGUOUS;
+    if (e)
+        *e = fe;
+    if (container)
+        *container = fc;
+    return ENGINES_FOUND;
+}
+
+bool engines_name_taken(struct engines *es, const char *name)
+{
+    const char *key = name_key(name);
+    if (key == NULL)
+        return false;
+    for (size_t i = 0; i < es->n; i++)
+        if (json_object_get(es->recs[i]->e.by_name, key))
+            return true;
+    return false;
+}
+
+void engines_note_container(struct engines *es, struct engine *e, const char *id, const char *name)
+{
+    (void)es;
+    if (id == NULL || id[0] == '\0' || json_object_get(e->by_id, id))
+        return;
+    const char *key = name_key(name);
+    char slashed[512];
+    if (key)
+        snprintf(slashed, sizeof(slashed), "/%s", key);
+    json_t *c =
+        json_pack("{s:s, s:[], s:s, s:{}}", "Id", id, "Names", "State", "created", "Labels");
+    if (c == NULL ||
+        (key && json_array_append_new(json_object_get(c, "Names"), json_string(slashed)) < 0) ||
+        put_container(e, c) < 0) {
+        if (c)
+            unput(e, c);
+        log_warn("engines", "engine %s: cannot note container %.64s (out of memory?)", e->name, id);
+    }
+    json_decref(c);
+}
+
+void engines_note_exec(struct engines *es, struct engine *e, const char *exec_id)
+{
+    if (exec_id == NULL || exec_id[0] == '\0')
+        return;
+    size_t ilen = strlen(exec_id), mlen = strlen(e->member);
+    for (size_t i = 0; i < ENGINES_EXEC_MAX; i++) {
+        struct exec_note *x = &es->execs[i];
+        if (x->id && strcmp(x->id, exec_id) == 0) {
+            if (strcmp(x->member, e->member) == 0)
+                return;
+            free(x->id);
+            x->id = x->member = NULL;
+        }
+    }
+    char *text = malloc(ilen + mlen + 2);
+    if (text == NULL)
+        return;
+    memcpy(text, exec_id, ilen + 1);
+    memcpy(text + ilen + 1, e->member, mlen + 1);
+    struct exec_note *slot = &es->execs[es->exec_next];
+    es->exec_next = (es->exec_next + 1) % ENGINES_EXEC_MAX;
+    free(slot->id);
+    slot->id = text;
+    slot->member = text + ilen + 1;
+}
+
+struct engine *engines_find_exec(struct engines *es, const char *exec_id)
+{
+    if (exec_id == NULL || exec_id[0] == '\0')
+        return NULL;
+    size_t plen = strlen(exec_id), n = 0;
+    const struct exec_note *found = NULL;
+    for (size_t i = 0; i < ENGINES_EXEC_MAX; i++) {
+        const struct exec_note *x = &es->execs[i];
+        if (x->id == NULL || strncmp(x->id, exec_id, plen) != 0)
+            continue;
+        if (x->id[plen] == '\0') {
+            found = x;
+            n = 1;
+            break;
+        }
+        if (n++ == 0)
+            found = x;
+    }
+    if (n != 1)
+        return NULL;
+    struct rec *r = find_member(es, found->member);
+    return r ? &r->e : NULL;
+}
