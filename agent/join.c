@@ -6,6 +6,7 @@
 
 #include "agent/daemon.h"
 #include "agent/engine_info.h"
+#include "agent/engine_watch.h"
 #include "agent/relay_server.h"
 #include "common/log.h"
 #include "crypto/keyfile.h"
@@ -203,25 +204,52 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
     return 0;
 }
 
-/* The relay runs on the daemon's loop: started once gossip is up, stopped with it. */
+/* The relay runs on the daemon's loop: started once gossip is up, stopped with it. The engine
+ * watcher beside it feeds it the engine's state (STATE messages, docs/PROTOCOL.md 8.1). */
 struct relay_service {
     struct relay_server_config cfg;
     uint8_t manager_pk[1][KEYPAIR_BYTES];
     char host[64];
     struct relay_server *server;
+    struct engine_watch *watch;
 };
+
+static char *state_snapshot(void *arg, size_t *len)
+{
+    struct relay_service *rs = arg;
+    return rs->watch ? engine_watch_snapshot(rs->watch, len) : NULL;
+}
+
+static void state_on_snapshot(void *arg)
+{
+    struct relay_service *rs = arg;
+    relay_server_state_snapshot(rs->server);
+}
+
+static void state_on_delta(void *arg, const char *json, size_t len)
+{
+    struct relay_service *rs = arg;
+    relay_server_state_delta(rs->server, json, len);
+}
 
 static int relay_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err, size_t errlen)
 {
     (void)g;
+    static const struct engine_watch_callbacks watch_cb = {state_on_snapshot, state_on_delta};
     struct relay_service *rs = arg;
+    rs->cfg.state = (struct relay_state_source){state_snapshot, rs};
     rs->server = relay_server_start(loop, &rs->cfg, err, errlen);
-    return rs->server ? 0 : -1;
+    if (rs->server == NULL)
+        return -1;
+    struct engine_watch_config wc = {.engine_path = rs->cfg.engine_path};
+    rs->watch = engine_watch_start(loop, &wc, &watch_cb, rs, err, errlen);
+    return rs->watch ? 0 : -1;
 }
 
 static void relay_stop(void *arg)
 {
     struct relay_service *rs = arg;
+    engine_watch_close(rs->watch, NULL, NULL);
     relay_server_close(rs->server, NULL, NULL);
 }
 
@@ -387,6 +415,7 @@ int join_run(const struct flagset *f)
         dc.gossip.seeds[dc.gossip.nseeds++] = seeds->list[i];
     free(ei);
     rc = daemon_run(&dc);
+    engine_watch_free(relay.watch);
     relay_server_free(relay.server);
 out:
     keypair_wipe(&kp);

@@ -39,6 +39,15 @@ struct rs_stream {
     struct pipe_write *early, *early_tail;
 };
 
+/* One STATE message, shared by the connections that still have to send it. */
+struct state_msg {
+    uint32_t refs;
+    enum frame_state_kind kind;
+    uint64_t seq;
+    size_t len;
+    char *data;
+};
+
 struct rs_conn {
     struct relay_server *srv;
     struct relay_link link;
@@ -46,6 +55,11 @@ struct rs_conn {
     bool authenticated;
     bool link_closed;
     uint64_t seq;
+    /* STATE messages to send, a ring; sq_off bytes of the head are out already */
+    struct state_msg *sq[RELAY_STATE_QUEUE_MSGS];
+    size_t sq_head, sq_n, sq_off, sq_total;
+    bool state_on; /* it was given a snapshot: deltas go to it */
+    bool resync;   /* it could not take a delta: a fresh snapshot once the head is out */
     struct rs_stream *streams[RELAY_MAX_STREAMS]; /* live ones */
     size_t nlive;
     size_t nalloc; /* not yet freed (live + closing) */
@@ -68,6 +82,9 @@ struct relay_server {
     struct rs_conn *conns;
     size_t npending, nauth, nrefusing, nstreams;
     uint64_t seq;
+    struct relay_state_source state;
+    uint64_t state_seq;
+    bool too_large_logged;
     struct relay_server_stats st;
     uint8_t pipebuf[FRAME_DATA_MAX]; /* every pipe reads here; each read is sealed at once */
 };
@@ -484,6 +501,221 @@ static void link_frame(struct relay_link *l, const struct frame *f)
     }
 }
 
+/* ---- engine state ---------------------------------------------------------------------------- */
+
+static struct state_msg *msg_new(struct relay_server *srv, enum frame_state_kind kind, char *data,
+                                 size_t len)
+{
+    struct state_msg *m = malloc(sizeof(*m));
+    if (m == NULL) {
+        free(data);
+        return NULL;
+    }
+    m->refs = 1;
+    m->kind = kind;
+    m->seq = ++srv->state_seq;
+    m->len = len;
+    m->data = data;
+    return m;
+}
+
+static void msg_unref(struct state_msg *m)
+{
+    if (m && --m->refs == 0) {
+        free(m->data);
+        free(m);
+    }
+}
+
+static void log_too_large(struct relay_server *srv, const char *what, size_t len)
+{
+    srv->st.state_too_large++;
+    if (srv->too_large_logged)
+        return;
+    srv->too_large_logged = true;
+    log_warn("relay",
+             "engine state %s too large to send: %zu bytes (at most %d); the managers get "
+             "%s",
+             what, len, FRAME_STATE_MAX,
+             strcmp(what, "snapshot") == 0 ? "an error snapshot" : "a fresh snapshot instead");
+}
+
+/* The source's current snapshot as a message (an error snapshot if it is too large); NULL if
+ * there is none. */
+static struct state_msg *make_snapshot(struct relay_server *srv)
+{
+    if (srv->state.snapshot == NULL)
+        return NULL;
+    size_t len = 0;
+    char *text = srv->state.snapshot(srv->state.arg, &len);
+    if (text == NULL)
+        return NULL;
+    if (len <= FRAME_STATE_MAX) {
+        srv->too_large_logged = false;
+        return msg_new(srv, FRAME_STATE_SNAPSHOT, text, len);
+    }
+    log_too_large(srv, "snapshot", len);
+    free(text);
+    char *err = NULL;
+    int n =
+        asprintf(&err,
+                 "{\"containers\":[],\"images\":[],\"info\":{},\"version\":{},\"error\":\"state "
+                 "too large: %zu bytes\"}",
+                 len);
+    if (n < 0)
+        return NULL;
+    return msg_new(srv, FRAME_STATE_SNAPSHOT, err, (size_t)n);
+}
+
+/* Queues m (one more reference) unless the queue behind the head is full. */
+static bool conn_push(struct rs_conn *c, struct state_msg *m)
+{
+    size_t behind = c->sq_n ? c->sq_total - c->sq[c->sq_head]->len : 0;
+    if (c->sq_n == RELAY_STATE_QUEUE_MSGS ||
+        (c->sq_n > 0 && behind + m->len > RELAY_STATE_QUEUE_BYTES))
+        return false;
+    c->sq[(c->sq_head + c->sq_n) % RELAY_STATE_QUEUE_MSGS] = m;
+    c->sq_n++;
+    c->sq_total += m->len;
+    m->refs++;
+    return true;
+}
+
+static void conn_pop(struct rs_conn *c)
+{
+    struct state_msg *m = c->sq[c->sq_head];
+    c->sq_head = (c->sq_head + 1) % RELAY_STATE_QUEUE_MSGS;
+    c->sq_n--;
+    c->sq_total -= m->len;
+    c->sq_off = 0;
+    msg_unref(m);
+}
+
+/* Drops the queued messages not begun (a message partly sent must be finished: the manager is
+ * in the middle of it). */
+static void conn_drop_unstarted(struct rs_conn *c)
+{
+    size_t keep = c->sq_n && c->sq_off > 0 ? 1 : 0;
+    while (c->sq_n > keep) {
+        size_t last = (c->sq_head + c->sq_n - 1) % RELAY_STATE_QUEUE_MSGS;
+        struct state_msg *m = c->sq[last];
+        c->sq_n--;
+        c->sq_total -= m->len;
+        msg_unref(m);
+    }
+}
+
+static void conn_state_clear(struct rs_conn *c)
+{
+    while (c->sq_n)
+        conn_pop(c);
+}
+
+/* Sends chunks while the connection keeps up; then ops->drained calls it again. */
+static void state_pump(struct rs_conn *c)
+{
+    struct relay_server *srv = c->srv;
+    while (relay_link_ready(&c->link) && !relay_link_congested(&c->link)) {
+        if (c->sq_n == 0) {
+            if (!c->resync)
+                return;
+            struct state_msg *fresh = make_snapshot(srv);
+            if (fresh == NULL)
+                return;
+            c->resync = false;
+            conn_push(c, fresh);
+            msg_unref(fresh);
+        }
+        struct state_msg *m = c->sq[c->sq_head];
+        size_t n = m->len - c->sq_off;
+        if (n > FRAME_STATE_CHUNK_MAX)
+            n = FRAME_STATE_CHUNK_MAX;
+        struct frame f = {.type = FRAME_STATE, .stream = 0};
+        f.u.state.kind = m->kind;
+        f.u.state.seq = m->seq;
+        f.u.state.more = c->sq_off + n < m->len;
+        f.u.state.payload = (struct proto_bytes){(const uint8_t *)m->data + c->sq_off, n};
+        if (relay_link_send(&c->link, &f) < 0)
+            return; /* closing */
+        srv->st.state_bytes += n;
+        c->sq_off += n;
+        if (!f.u.state.more) {
+            srv->st.state_messages++;
+            conn_pop(c);
+        }
+    }
+}
+
+/* The connection could not take a delta (its queue is full, or the delta is too large to
+ * send): a fresh snapshot replaces what it had not begun. */
+static void conn_resync(struct rs_conn *c, bool queue_full)
+{
+    if (!c->resync)
+        c->srv->st.state_resyncs++;
+    if (!c->resync && queue_full)
+        log_warn("relay",
+                 "%s: too much engine state queued (%zu messages, %zu bytes): sending a "
+                 "fresh snapshot instead",
+                 relay_link_peer(&c->link), c->sq_n, c->sq_total);
+    conn_drop_unstarted(c);
+    c->resync = true;
+    state_pump(c);
+}
+
+static bool conn_takes_state(const struct rs_conn *c)
+{
+    return c->authenticated && relay_link_ready(&c->link);
+}
+
+void relay_server_state_snapshot(struct relay_server *srv)
+{
+    if (srv->closing)
+        return;
+    struct state_msg *m = NULL;
+    for (struct rs_conn *c = srv->conns; c; c = c->next) {
+        if (!conn_takes_state(c))
+            continue;
+        if (m == NULL && (m = make_snapshot(srv)) == NULL)
+            return;
+        conn_drop_unstarted(c);
+        c->resync = !conn_push(c, m); /* cannot fail: at most the head is left */
+        c->state_on = true;
+        state_pump(c);
+    }
+    msg_unref(m);
+}
+
+void relay_server_state_delta(struct relay_server *srv, const char *json, size_t len)
+{
+    if (srv->closing)
+        return;
+    bool any = false;
+    for (struct rs_conn *c = srv->conns; c && !any; c = c->next)
+        any = conn_takes_state(c) && c->state_on;
+    if (!any)
+        return;
+    struct state_msg *m = NULL;
+    if (len > FRAME_STATE_MAX) {
+        log_too_large(srv, "delta", len);
+    } else {
+        char *copy = malloc(len ? len : 1);
+        if (copy)
+            memcpy(copy, json, len);
+        m = copy ? msg_new(srv, FRAME_STATE_DELTA, copy, len) : NULL;
+    }
+    for (struct rs_conn *c = srv->conns; c; c = c->next) {
+        if (!conn_takes_state(c) || !c->state_on)
+            continue;
+        if (c->resync)
+            state_pump(c); /* its fresh snapshot, taken now or once drained, covers the delta */
+        else if (m && conn_push(c, m))
+            state_pump(c);
+        else
+            conn_resync(c, m != NULL); /* its queue is full; or too large, out of memory */
+    }
+    msg_unref(m);
+}
+
 /* ---- connections ----------------------------------------------------------------------------- */
 
 static void link_ready(struct relay_link *l)
@@ -497,6 +729,14 @@ static void link_ready(struct relay_link *l)
     const uint8_t *pk = relay_link_peer_pk(l);
     log_info("relay", "manager connected from %s key=%02x%02x%02x%02x...", relay_link_peer(l),
              pk[0], pk[1], pk[2], pk[3]);
+    /* The engine state: the snapshot now if there is one, else the first one announced. */
+    struct state_msg *m = make_snapshot(srv);
+    if (m) {
+        conn_push(c, m);
+        msg_unref(m);
+        c->state_on = true;
+        state_pump(c);
+    }
     if (srv->nauth <= RELAY_SERVER_MAX_CONNS)
         return;
     struct rs_conn *oldest = NULL;
@@ -514,7 +754,10 @@ static void link_ready(struct relay_link *l)
 
 static void link_drained(struct relay_link *l)
 {
-    update_reading_all(l->data);
+    struct rs_conn *c = l->data;
+    state_pump(c);
+    if (relay_link_ready(l))
+        update_reading_all(c);
 }
 
 static void link_closed(struct relay_link *l, const char *reason)
@@ -538,6 +781,7 @@ static void link_closed(struct relay_link *l, const char *reason)
     }
     while (c->nlive > 0)
         stream_close(c->streams[0]);
+    conn_state_clear(c);
     c->link_closed = true;
     maybe_free_conn(c);
 }
@@ -643,6 +887,7 @@ struct relay_server *relay_server_start(uv_loop_t *loop, const struct relay_serv
     memcpy(srv->managers, cfg->managers, cfg->nmanagers * KEYPAIR_BYTES);
     srv->nmanagers = cfg->nmanagers;
     srv->timing = cfg->timing;
+    srv->state = cfg->state;
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;
     int rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0);

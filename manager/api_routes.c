@@ -5,7 +5,9 @@
 #include "common/log.h"
 #include "manager/api_cluster.h"
 #include "manager/api_proxy.h"
+#include "manager/scheduler.h"
 
+#include <sodium.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,16 +28,27 @@ struct watcher {
     int64_t until;   /* unix seconds, 0: none */
 };
 
+struct create_ctx;
+struct settle;
+
 struct api_routes {
+    uv_loop_t *loop;
     struct engines *es;
+    struct settle *settling;
     struct watcher *watchers;
+    struct create_ctx *inflight;
+    struct sched_config sched;
 };
 
-struct api_routes *api_routes_new(struct engines *es)
+struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
+                                  const struct sched_config *sched)
 {
     struct api_routes *r = calloc(1, sizeof(*r));
-    if (r)
+    if (r) {
+        r->loop = loop;
         r->es = es;
+        r->sched = *sched;
+    }
     return r;
 }
 
@@ -64,12 +77,17 @@ static void watcher_end(struct watcher *w)
     api_exchange_end(x, last != NULL);
 }
 
+static void routes_detach_creates(struct api_routes *r);
+static void settle_all(struct api_routes *r);
+
 void api_routes_free(struct api_routes *r)
 {
     if (r == NULL)
         return;
     while (r->watchers)
         watcher_end(r->watchers);
+    routes_detach_creates(r);
+    settle_all(r);
     free(r);
 }
 
@@ -348,17 +366,27 @@ static void containers_json(struct api_routes *r, const struct api_request *req,
 
 struct create_ctx {
     struct api_routes *r;
+    struct create_ctx *prev, *next; /* r->inflight: creates the engines have not answered */
     char engine[ENGINES_NAME_MAX + 1];
     char name[REF_MAX];
-    char *body; /* the rewritten config */
+    char *body;                 /* the rewritten config */
+    struct sched_request *sreq; /* what it reserves, for the decisions made meanwhile */
 };
 
 static void create_done(void *arg)
 {
     struct create_ctx *cc = arg;
-    struct engine *e = engines_find(cc->r->es, cc->engine);
+    struct api_routes *r = cc->r; /* NULL: the routes were freed first (shutdown) */
+    struct engine *e = r ? engines_find(r->es, cc->engine) : NULL;
     if (e && e->pending > 0)
         e->pending--;
+    if (cc->prev)
+        cc->prev->next = cc->next;
+    else if (r)
+        r->inflight = cc->next;
+    if (cc->next)
+        cc->next->prev = cc->prev;
+    sched_request_free(cc->sreq);
     free(cc->body);
     free(cc);
 }
@@ -370,7 +398,7 @@ static void create_answered(void *arg, struct api_exchange *x, const char *engin
     if (status == 201) {
         json_t *v = json_loadb(body, len, 0, NULL);
         const char *id = json_string_value(json_object_get(v, "Id"));
-        struct engine *e = engines_find(cc->r->es, engine);
+        struct engine *e = cc->r ? engines_find(cc->r->es, engine) : NULL;
         if (id && e)
             engines_note_container(cc->r->es, e, id, cc->name);
         if (id)
@@ -381,64 +409,49 @@ static void create_answered(void *arg, struct api_exchange *x, const char *engin
     api_proxy_respond(x, status, ctype, body, len);
 }
 
-/* The scheduling expressions classic Swarm read from the environment. */
-static bool swarm_env(const char *s)
+/* Creates still waiting for their engine finish on their own; they must not touch r. */
+static void routes_detach_creates(struct api_routes *r)
 {
-    return strncmp(s, "constraint:", 11) == 0 || strncmp(s, "affinity:", 9) == 0 ||
-           strncmp(s, "reschedule:", 11) == 0 || strncmp(s, "whitelist:", 10) == 0;
+    for (struct create_ctx *p = r->inflight; p; p = p->next)
+        p->r = NULL;
 }
 
-/* "node==NAME", "node!=NAME", "node==~NAME" (soft): the engines it allows. */
-struct node_rule {
-    char pattern[REF_MAX];
-    bool negate, soft;
-    char text[REF_MAX]; /* as given, for the error */
-};
-
-static int parse_node_rule(const char *expr, struct node_rule *nr, char *err, size_t errlen)
+/* 64 random hex digits: classic Swarm's com.docker.swarm.id, which follows a container through
+ * rescheduling. */
+static void make_swarm_id(char out[65])
 {
-    snprintf(nr->text, sizeof(nr->text), "%s", expr);
-    const char *op = strstr(expr, "==");
-    const char *neg = strstr(expr, "!=");
-    if (neg && (!op || neg < op)) {
-        op = neg;
-        nr->negate = true;
-    }
-    if (op == NULL) {
-        snprintf(err, errlen, "constraint expression \"%s\": expected KEY==VALUE or KEY!=VALUE",
-                 expr);
-        return -1;
-    }
-    const char *val = op + 2;
-    if (*val == '~') {
-        nr->soft = true;
-        val++;
-    }
-    snprintf(nr->pattern, sizeof(nr->pattern), "%s", val);
-    return 0;
+    uint8_t b[32];
+    randombytes_buf(b, sizeof(b));
+    for (size_t i = 0; i < sizeof(b); i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static bool rule_allows(const struct node_rule *nr, const struct engine *e)
+/* The scheduler's view of the engines now, creates in flight included. NULL on ENOMEM. */
+static struct sched_view *current_view(struct api_routes *r)
 {
-    const char *pat = nr->pattern;
-    bool hit;
-    size_t n = strlen(pat);
-    if (n >= 2 && pat[0] == '/' && pat[n - 1] == '/') {
-        char inner[REF_MAX];
-        snprintf(inner, sizeof(inner), "*%.*s*", (int)(n - 2), pat + 1);
-        hit = fnmatch(inner, e->name, 0) == 0; /* a regular expression, read as a substring */
-    } else {
-        hit = fnmatch(pat, e->name, 0) == 0 || strcmp(pat, e->id) == 0;
+    struct sched_view *v = sched_view_new();
+    for (size_t i = 0; v && i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        long n = sched_view_add_engine(v, e, NULL, 0);
+        if (n < 0) {
+            sched_view_free(v);
+            return NULL;
+        }
+        /* An engine that cannot take a call now is not a candidate, whatever gossip says. */
+        if (!engine_usable(e))
+            v->nodes[n].health = 0;
+        for (struct create_ctx *p = r->inflight; p; p = p->next) {
+            if (strcmp(p->engine, e->name) == 0 &&
+                sched_view_add_inflight(v, (size_t)n, p->sreq) < 0) {
+                sched_view_free(v);
+                return NULL;
+            }
+        }
     }
-    return nr->negate ? !hit : hit;
+    return v;
 }
 
-static size_t load_of(const struct engine *e)
-{
-    return json_array_size(e->containers) + e->pending;
-}
-
-static void containers_create(struct api_routes *r, const struct api_request *req, const char *path,
+static void containers_create(struct api_routes *r, const struct api_request *req,
                               struct api_exchange *x)
 {
     char name[REF_MAX] = "";
@@ -447,7 +460,10 @@ static void containers_create(struct api_routes *r, const struct api_request *re
         return;
     }
     const char *bare = name[0] == '/' ? name + 1 : name;
-    if (bare[0] && engines_name_taken(r->es, bare)) {
+    bool taken = bare[0] && engines_name_taken(r->es, bare);
+    for (struct create_ctx *p = r->inflight; p && !taken && bare[0]; p = p->next)
+        taken = strcmp(p->name, bare) == 0;
+    if (taken) {
         struct engine *holder = NULL;
         json_t *c = NULL;
         engines_find_container(r->es, bare, &holder, &c);
@@ -466,87 +482,57 @@ static void containers_create(struct api_routes *r, const struct api_request *re
                         req->body_len ? jerr.text : "the container config is empty");
         return;
     }
-    /* Take the scheduling expressions out of the environment: the engine never sees them. */
-    struct node_rule rules[8];
-    size_t nrules = 0;
-    char conditions[1024] = "";
-    json_t *env = json_object_get(cfg, "Env");
-    if (json_is_array(env)) {
-        for (size_t i = 0; i < json_array_size(env);) {
-            const char *s = json_string_value(json_array_get(env, i));
-            if (s == NULL || !swarm_env(s)) {
-                i++;
-                continue;
-            }
-            if (strncmp(s, "constraint:node", 15) == 0) {
-                char err[256];
-                if (nrules == sizeof(rules) / sizeof(rules[0])) {
-                    json_decref(cfg);
-                    api_proxy_error(x, 400, "at most %zu node constraints", nrules);
-                    return;
-                }
-                memset(&rules[nrules], 0, sizeof(rules[nrules]));
-                if (parse_node_rule(s + 11, &rules[nrules], err, sizeof(err)) < 0) {
-                    json_decref(cfg);
-                    api_proxy_error(x, 400, "%s", err);
-                    return;
-                }
-                size_t cl = strlen(conditions);
-                snprintf(conditions + cl, sizeof(conditions) - cl, "%s%s", cl ? ", " : "", s + 11);
-                nrules++;
-            } else {
-                log_info("api", "create: \"%s\" is not applied yet (only node constraints are)", s);
-            }
-            json_array_remove(env, i);
-        }
-    }
-    /* Spread: the usable engine with the fewest containers; soft rules drop out when no engine
-     * satisfies every rule. */
-    struct engine *best = NULL;
-    bool any_usable = false;
-    for (int pass = 0; pass < 2 && best == NULL; pass++) {
-        for (size_t i = 0; i < engines_count(r->es); i++) {
-            struct engine *e = engines_at(r->es, i);
-            if (!engine_usable(e))
-                continue;
-            any_usable = true;
-            bool ok = true;
-            for (size_t k = 0; k < nrules && ok; k++) {
-                if (pass == 1 && rules[k].soft)
-                    continue;
-                ok = rule_allows(&rules[k], e);
-            }
-            if (ok && (best == NULL || load_of(e) < load_of(best)))
-                best = e;
-        }
-    }
-    if (!any_usable) {
+    /* The scheduling expressions leave the environment (the engine never sees them) for the
+     * com.docker.swarm.* labels, as classic Swarm stored them. */
+    char sid[65], err[512];
+    make_swarm_id(sid);
+    struct sched_request *sreq = NULL;
+    int status = 500;
+    if (sched_request_from_body(cfg, bare, sid, &sreq, &status, err, sizeof(err)) < 0) {
         json_decref(cfg);
-        api_proxy_error(x, 500, "No healthy node available in the cluster");
+        api_proxy_error(x, status, "%s", err);
         return;
     }
-    if (best == NULL) {
+    struct sched_view *v = current_view(r);
+    struct sched_result res;
+    memset(&res, 0, sizeof(res));
+    if (v == NULL || sched_select(&r->sched, v, sreq, 1, &res) < 0) {
+        if (v)
+            api_proxy_error(x, res.status ? res.status : 500, "%s", res.error);
+        else
+            api_proxy_error(x, 500, "swarm: out of memory");
+        sched_result_clear(&res);
+        sched_view_free(v);
+        sched_request_free(sreq);
         json_decref(cfg);
-        api_proxy_error(x, 500,
-                        "Unable to find a node that satisfies the following conditions \n[%s]",
-                        conditions);
         return;
     }
+    struct sched_node *chosen = &v->nodes[res.ranked[0]];
+    struct engine *best = chosen->user;
+    sched_body_set_cpu_shares(cfg, chosen->cpus);
+    sched_result_clear(&res);
+    sched_view_free(v);
+
     struct create_ctx *cc = calloc(1, sizeof(*cc));
     char *body = json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
     if (cc == NULL || body == NULL) {
         free(cc);
         free(body);
+        sched_request_free(sreq);
         api_proxy_error(x, 500, "swarm: out of memory");
         return;
     }
     cc->r = r;
     cc->body = body;
+    cc->sreq = sreq;
     snprintf(cc->engine, sizeof(cc->engine), "%s", best->name);
     snprintf(cc->name, sizeof(cc->name), "%s", bare);
+    cc->next = r->inflight;
+    if (r->inflight)
+        r->inflight->prev = cc;
+    r->inflight = cc;
     best->pending++;
-    (void)path;
     struct api_proxy_opts o = {
         .body = body,
         .body_len = strlen(body),
@@ -562,7 +548,138 @@ static void containers_create(struct api_routes *r, const struct api_request *re
 
 struct object_ctx {
     struct api_routes *r;
+    char id[72];      /* the container's full id */
+    const char *wait; /* the engine event that ends this call's change, or NULL */
 };
+
+/* ---- read your writes: a change is answered once the view shows it ----
+ *
+ * The engine answers a start, stop or rm before its agent's delta for it reaches the
+ * manager, so a client that lists right after its own change would not see it. Such an
+ * answer is held until the engine's event for that change (the last one the change makes)
+ * has been applied to the view, for at most SETTLE_MS. */
+#define SETTLE_MS 2000
+
+struct settle {
+    struct api_routes *r;
+    struct settle *prev, *next;
+    struct api_exchange *x;
+    uv_timer_t timer;
+    char engine[ENGINES_NAME_MAX + 1];
+    char id[72];
+    const char *action;
+    int status;
+    char ctype[128];
+    char *body;
+    size_t len;
+};
+
+static void settle_closed(uv_handle_t *h)
+{
+    struct settle *st = h->data;
+    free(st->body);
+    free(st);
+}
+
+/* Answers the held call (if its client is still there) and forgets it. */
+static void settle_release(struct settle *st)
+{
+    struct api_routes *r = st->r;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        r->settling = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    if (st->x)
+        api_proxy_respond(st->x, st->status, st->ctype, st->body ? st->body : "", st->len);
+    uv_close((uv_handle_t *)&st->timer, settle_closed);
+}
+
+static void settle_timeout(uv_timer_t *t)
+{
+    settle_release(t->data);
+}
+
+static void settle_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct settle *st = arg;
+    st->x = NULL;
+}
+
+static void settle_all(struct api_routes *r)
+{
+    while (r->settling)
+        settle_release(r->settling);
+}
+
+/* An event from engine e: releases the calls it settles. */
+static void settle_event(struct api_routes *r, const struct engine *e, json_t *ev)
+{
+    const char *id = json_str(json_object_get(ev, "Actor"), "ID");
+    const char *action = json_str(ev, "Action");
+    for (struct settle *st = r->settling, *next; st; st = next) {
+        next = st->next;
+        if (strcmp(st->id, id) == 0 && strcmp(st->action, action) == 0 &&
+            strcmp(st->engine, e->name) == 0)
+            settle_release(st);
+    }
+}
+
+/* The event the engine sends last for a change made by POST /containers/{id}/ACTION (or
+ * DELETE: action ""), or NULL for calls that change nothing the view shows. */
+static const char *settling_event(const char *method, const char *action)
+{
+    if (strcmp(method, "DELETE") == 0)
+        return "destroy";
+    if (strcmp(method, "POST") != 0)
+        return NULL;
+    static const char *const map[][2] = {
+        {"start", "start"}, {"stop", "stop"},       {"kill", "die"},      {"restart", "restart"},
+        {"pause", "pause"}, {"unpause", "unpause"}, {"rename", "rename"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(action, map[i][0]) == 0)
+            return map[i][1];
+    }
+    return NULL;
+}
+
+static void change_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                            const char *ctype, const char *body, size_t len)
+{
+    struct object_ctx *oc = arg;
+    struct api_routes *r = oc->r;
+    struct settle *st = status / 100 == 2 && r ? calloc(1, sizeof(*st)) : NULL;
+    if (st && len)
+        st->body = malloc(len);
+    if (st == NULL || (len && st->body == NULL)) {
+        if (st)
+            free(st);
+        api_proxy_respond(x, status, ctype, body, len);
+        return;
+    }
+    st->r = r;
+    st->x = x;
+    snprintf(st->engine, sizeof(st->engine), "%s", engine);
+    snprintf(st->id, sizeof(st->id), "%s", oc->id);
+    snprintf(st->ctype, sizeof(st->ctype), "%s", ctype);
+    st->action = oc->wait;
+    st->status = status;
+    if (len)
+        memcpy(st->body, body, len);
+    st->len = len;
+    st->next = r->settling;
+    if (r->settling)
+        r->settling->prev = st;
+    r->settling = st;
+    struct api_exchange_callbacks cb = {.on_abort = settle_abort};
+    api_exchange_set_callbacks(x, &cb, st);
+    uv_timer_init(r->loop, &st->timer);
+    st->timer.data = st;
+    uv_timer_start(&st->timer, settle_timeout, SETTLE_MS, 0);
+}
 
 static void object_done(void *arg)
 {
@@ -692,11 +809,14 @@ static void container_call(struct api_routes *r, const struct api_request *req, 
         return;
     }
     oc->r = r;
+    snprintf(oc->id, sizeof(oc->id), "%s", json_str(c, "Id"));
     struct api_proxy_opts o = {.url = url, .done = object_done, .arg = oc};
     if (strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0)
         o.on_response = inspect_answered;
     else if (strcmp(req->method, "POST") == 0 && strcmp(action, "exec") == 0)
         o.on_response = exec_answered;
+    else if ((oc->wait = settling_event(req->method, action)) != NULL)
+        o.on_response = change_answered;
     api_proxy_start(x, e, req, &o);
 }
 
@@ -1017,6 +1137,246 @@ static void images_create(struct api_routes *r, const struct api_request *req,
     pull_finish(pl);
 }
 
+/* ---- fan-out: the same request to every usable engine, the answers combined ---- */
+
+struct fan_result {
+    char engine[ENGINES_NAME_MAX + 1];
+    int status;
+    json_t *body; /* parsed JSON answer, or NULL */
+    char *raw;    /* the answer as sent, for errors passed on */
+    size_t raw_len;
+    char ctype[128];
+};
+
+struct fanout;
+typedef void (*fan_combine)(struct fanout *f, struct api_exchange *x);
+
+struct fanout {
+    struct api_routes *r;
+    struct api_exchange *x; /* NULL once the client left */
+    fan_combine combine;
+    int pending;
+    size_t n, cap;
+    struct fan_result *res;
+};
+
+struct fan_leg {
+    struct fanout *f;
+};
+
+static void fan_free(struct fanout *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        json_decref(f->res[i].body);
+        free(f->res[i].raw);
+    }
+    free(f->res);
+    free(f);
+}
+
+static int fan_by_engine(const void *a, const void *b)
+{
+    return api_natural_cmp(((const struct fan_result *)a)->engine,
+                           ((const struct fan_result *)b)->engine);
+}
+
+static void fan_maybe_finish(struct fanout *f)
+{
+    if (f->pending > 0)
+        return;
+    if (f->x) {
+        qsort(f->res, f->n, sizeof(*f->res), fan_by_engine);
+        struct api_exchange *x = f->x;
+        f->x = NULL;
+        f->combine(f, x);
+    }
+    fan_free(f);
+}
+
+static void fan_leg_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                             const char *ctype, const char *body, size_t len)
+{
+    (void)x;
+    struct fan_leg *leg = arg;
+    struct fanout *f = leg->f;
+    if (f->n == f->cap)
+        return; /* cannot happen: cap is the number of legs */
+    struct fan_result *res = &f->res[f->n++];
+    memset(res, 0, sizeof(*res));
+    snprintf(res->engine, sizeof(res->engine), "%s", engine);
+    snprintf(res->ctype, sizeof(res->ctype), "%s", ctype);
+    res->status = status;
+    res->body = json_loadb(body, len, 0, NULL);
+    res->raw = malloc(len + 1);
+    if (res->raw) {
+        memcpy(res->raw, body, len);
+        res->raw[len] = '\0';
+        res->raw_len = len;
+    }
+}
+
+static void fan_leg_done(void *arg)
+{
+    struct fan_leg *leg = arg;
+    struct fanout *f = leg->f;
+    free(leg);
+    f->pending--;
+    fan_maybe_finish(f);
+}
+
+static void fan_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct fanout *f = arg;
+    f->x = NULL;
+}
+
+/* Sends req to every usable engine; combine answers x once all have answered. */
+static void fanout(struct api_routes *r, const struct api_request *req, struct api_exchange *x,
+                   fan_combine combine)
+{
+    size_t usable = 0;
+    for (size_t i = 0; i < engines_count(r->es); i++)
+        usable += engine_usable(engines_at(r->es, i));
+    if (usable == 0) {
+        api_proxy_error(x, 500, "No healthy node available in the cluster");
+        return;
+    }
+    struct fanout *f = calloc(1, sizeof(*f));
+    struct fan_result *res = calloc(usable, sizeof(*res));
+    if (f == NULL || res == NULL) {
+        free(f);
+        free(res);
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    f->r = r;
+    f->x = x;
+    f->combine = combine;
+    f->res = res;
+    f->cap = usable;
+    struct api_exchange_callbacks cb = {.on_abort = fan_abort};
+    api_exchange_set_callbacks(x, &cb, f);
+    f->pending = 1; /* held until every leg started */
+    for (size_t i = 0; i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        if (!engine_usable(e))
+            continue;
+        struct fan_leg *leg = calloc(1, sizeof(*leg));
+        if (leg == NULL)
+            continue;
+        leg->f = f;
+        f->pending++;
+        struct api_proxy_opts o = {
+            .on_response = fan_leg_answered, .done = fan_leg_done, .arg = leg};
+        api_proxy_start(NULL, e, req, &o);
+    }
+    f->pending--;
+    fan_maybe_finish(f);
+}
+
+/* The first engine's 200 answer (in name order); else the first 404; else the first error. */
+static void combine_first(struct fanout *f, struct api_exchange *x)
+{
+    struct fan_result *pick = NULL;
+    for (size_t i = 0; i < f->n && pick == NULL; i++)
+        if (f->res[i].status == 200)
+            pick = &f->res[i];
+    for (size_t i = 0; i < f->n && pick == NULL; i++)
+        if (f->res[i].status == 404)
+            pick = &f->res[i];
+    if (pick == NULL && f->n > 0)
+        pick = &f->res[0];
+    if (pick == NULL) {
+        api_proxy_error(x, 500, "swarm: no engine answered");
+        return;
+    }
+    api_proxy_respond(x, pick->status, pick->ctype, pick->raw ? pick->raw : "", pick->raw_len);
+}
+
+/* A failed leg: the whole answer is that error, naming the engine. */
+static bool fan_failed(struct fanout *f, struct api_exchange *x)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        struct fan_result *res = &f->res[i];
+        if (res->status / 100 == 2 && res->body)
+            continue;
+        const char *msg = json_string_value(json_object_get(res->body, "message"));
+        api_proxy_error(x, res->status / 100 == 2 ? 502 : res->status, "node %s: %s", res->engine,
+                        msg ? msg : "an answer that is not JSON");
+        return true;
+    }
+    return false;
+}
+
+/* Local-scope objects are shown as node/name, as classic Swarm listed them. */
+static void prefix_name(json_t *obj, const char *key, const char *engine)
+{
+    const char *name = json_string_value(json_object_get(obj, key));
+    if (name == NULL)
+        return;
+    char buf[REF_MAX];
+    snprintf(buf, sizeof(buf), "%s/%s", engine, name);
+    json_object_set_new(obj, key, json_string(buf));
+}
+
+/* GET /networks: every engine's networks; local ones as node/name, swarm-scope ones once. */
+static void combine_networks(struct fanout *f, struct api_exchange *x)
+{
+    if (fan_failed(f, x))
+        return;
+    json_t *out = json_array();
+    json_t *seen = json_object();
+    for (size_t i = 0; out && seen && i < f->n; i++) {
+        size_t k;
+        json_t *net;
+        json_array_foreach(f->res[i].body, k, net)
+        {
+            const char *scope = json_str(net, "Scope");
+            if (strcmp(scope, "local") != 0) {
+                const char *id = json_str(net, "Id");
+                if (json_object_get(seen, id))
+                    continue;
+                json_object_set_new(seen, id, json_true());
+                json_array_append(out, net);
+                continue;
+            }
+            json_t *copy = json_deep_copy(net);
+            if (copy == NULL)
+                continue;
+            prefix_name(copy, "Name", f->res[i].engine);
+            json_array_append_new(out, copy);
+        }
+    }
+    json_decref(seen);
+    respond_json(x, 200, out);
+}
+
+/* GET /volumes: {"Volumes": [...], "Warnings": [...]} merged; local ones as node/name. */
+static void combine_volumes(struct fanout *f, struct api_exchange *x)
+{
+    if (fan_failed(f, x))
+        return;
+    json_t *vols = json_array();
+    json_t *warnings = json_array();
+    for (size_t i = 0; vols && warnings && i < f->n; i++) {
+        size_t k;
+        json_t *v;
+        json_array_foreach(json_object_get(f->res[i].body, "Volumes"), k, v)
+        {
+            json_t *copy = json_deep_copy(v);
+            if (copy == NULL)
+                continue;
+            if (strcmp(json_str(copy, "Scope"), "global") != 0)
+                prefix_name(copy, "Name", f->res[i].engine);
+            json_array_append_new(vols, copy);
+        }
+        json_array_foreach(json_object_get(f->res[i].body, "Warnings"), k, v)
+            json_array_append(warnings, v);
+    }
+    respond_json(x, 200, json_pack("{s:o, s:o}", "Volumes", vols, "Warnings", warnings));
+}
+
 /* ---- events ---- */
 
 static bool event_matches(const struct watcher *w, const struct engine *e, json_t *ev)
@@ -1120,7 +1480,11 @@ static void broadcast(struct api_routes *r, const struct engine *e, json_t *ev)
 
 void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_t *event)
 {
-    if (r->watchers == NULL || !json_is_object(event))
+    if (!json_is_object(event))
+        return;
+    if (r->settling)
+        settle_event(r, e, event);
+    if (r->watchers == NULL)
         return;
     json_t *ev = json_deep_copy(event);
     if (ev == NULL)
@@ -1233,7 +1597,7 @@ bool api_routes_take(void *arg, const struct api_request *req, const char *path,
         return true;
     }
     if (post && strcmp(path, "/containers/create") == 0) {
-        containers_create(r, req, path, x);
+        containers_create(r, req, x);
         return true;
     }
     if (strcmp(path, "/containers/prune") == 0)
@@ -1258,6 +1622,17 @@ bool api_routes_take(void *arg, const struct api_request *req, const char *path,
         !starts(path, "/images/get") && !starts(path, "/images/load") &&
         !starts(path, "/images/prune")) {
         image_call(r, req, path, x);
+        return true;
+    }
+    if (get && (strcmp(path, "/networks") == 0 || strcmp(path, "/volumes") == 0)) {
+        fanout(r, req, x, path[1] == 'n' ? combine_networks : combine_volumes);
+        return true;
+    }
+    if (get && ((starts(path, "/networks/") && path[strlen("/networks/")]) ||
+                (starts(path, "/volumes/") && path[strlen("/volumes/")]) ||
+                (starts(path, "/plugins/") && path[strlen("/plugins/")]))) {
+        /* One object: whichever engine has it (node/name lookups are not built yet). */
+        fanout(r, req, x, combine_first);
         return true;
     }
     if (get && strcmp(path, "/events") == 0) {

@@ -4,11 +4,14 @@
  * engine that owns the object (manager/api_proxy.h).
  *
  *   GET  /containers/json              every engine's containers, names as "node/name"
- *   POST /containers/create            placed on an engine (spread by container count;
- *                                      -e constraint:node==NAME pins), then forwarded
+ *   POST /containers/create            placed by the scheduler (manager/scheduler.h: classic
+ *                                      Swarm's filters and strategies, creates in flight
+ *                                      counted), then forwarded
  *   *    /containers/{ref}[/...]       resolved (id, name, node/name, unique id prefix) and
  *                                      forwarded with the real id; inspect gains "Node"; attach
- *                                      and exec hijacks pass through
+ *                                      and exec hijacks pass through; a change (start, stop,
+ *                                      kill, restart, pause, rename, rm) is answered once the
+ *                                      view shows it (read your writes; at most 2 s later)
  *   *    /exec/{id}/...                to the engine the exec was created on
  *   GET  /images/json                  every engine's images, merged by id
  *   POST /images/create                (pull) on every healthy engine, progress merged, each
@@ -29,13 +32,16 @@
 #include "manager/api_http.h"
 #include "manager/api_server.h"
 #include "manager/engines.h"
+#include "manager/scheduler.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 
 struct api_routes;
 
-struct api_routes *api_routes_new(struct engines *es);
+/* sched is copied (its random_arg must outlive the routes); loop: for the routes' timers. */
+struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
+                                  const struct sched_config *sched);
 void api_routes_free(struct api_routes *r);
 
 /* The api_context take hook; arg is the api_routes. */

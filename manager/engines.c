@@ -588,7 +588,12 @@ static void connect_failed(struct rec *r, const char *reason)
         log_debug("engines", "engine %s still unreachable addr=%s: %s", r->e.name, r->e.addr,
                   reason);
     r->failing = true;
-    snprintf(r->e.error, sizeof(r->e.error), "%s", reason);
+    /* A long reason is cut to the field (it is for display). */
+    size_t n = strlen(reason);
+    if (n >= sizeof(r->e.error))
+        n = sizeof(r->e.error) - 1;
+    memcpy(r->e.error, reason, n);
+    r->e.error[n] = '\0';
 }
 
 static void conn_ready(struct relay_conn *c, void *arg)

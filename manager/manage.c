@@ -10,11 +10,15 @@
 #include "common/log.h"
 #include "crypto/keyfile.h"
 #include "crypto/swcrypto.h"
+#include "manager/api_routes.h"
 #include "manager/api_server.h"
+#include "manager/engines.h"
 #include "manager/init_cmd.h"
+#include "manager/scheduler.h"
 #include "proto/meta.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,9 @@ struct manage {
     struct api_endpoint endpoints[API_SERVER_MAX_LISTENERS];
     size_t nendpoints;
     struct api_server *server;
+    struct engines *engines;
+    struct api_routes *routes;
+    struct keypair kp; /* the manager's relay identity */
     struct gossip_uv *g;
     bool version_dirty;
     char api_version[META_API_MAX + 1];
@@ -68,8 +75,10 @@ struct manage {
     char os[256], kernel[65], arch[65], goarch[65], id[2 * KEYPAIR_BYTES + 1];
     char filters[256];
     const char *strategy;
-    double overcommit; /* --cluster-opt swarm.overcommit, for the scheduler to come */
-    long createretry;  /* --cluster-opt swarm.createretry */
+    double overcommit; /* --cluster-opt swarm.overcommit */
+    struct sched_config sched;
+    struct sched_rng rng; /* the random strategy's, seeded from libsodium */
+    long createretry;     /* --cluster-opt swarm.createretry */
 };
 
 static const char *flag(const struct flagset *f, const char *name, const char *dflt)
@@ -374,9 +383,28 @@ static const char *cluster_api_version(void *arg)
 
 static void on_member_event(void *arg, const struct membership_event *ev)
 {
-    (void)ev;
     struct manage *m = arg;
     m->version_dirty = true;
+    if (m->engines == NULL || ev->member == NULL || ev->member->self)
+        return;
+    if (ev->kind == MEMBERSHIP_REAPED)
+        engines_remove_member(m->engines, ev->member->name);
+    else if (ev->kind != MEMBERSHIP_CONFLICT)
+        engines_update_member(m->engines, ev->member);
+}
+
+static void on_engine_event(void *arg, struct engine *e, json_t *event)
+{
+    struct manage *m = arg;
+    if (m->routes)
+        api_routes_engine_event(m->routes, e, event);
+}
+
+static void on_engine(void *arg, struct engine *e, bool up)
+{
+    struct manage *m = arg;
+    if (m->routes)
+        api_routes_swarm_event(m->routes, e, up ? "engine_connect" : "engine_disconnect");
 }
 
 /* ---- the daemon's service hooks ---- */
@@ -386,13 +414,31 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     struct manage *m = arg;
     m->g = g;
     m->version_dirty = true;
+    struct engines_callbacks ecb = {.on_event = on_engine_event, .on_engine = on_engine};
+    m->engines = engines_new(loop, &m->kp, &ecb, m);
+    m->routes = m->engines ? api_routes_new(loop, m->engines, &m->sched) : NULL;
+    if (m->routes == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    m->ctx.take = api_routes_take;
+    m->ctx.take_arg = m->routes;
     struct api_server_config cfg = {
         .endpoints = m->endpoints,
         .nendpoints = m->nendpoints,
         .ctx = &m->ctx,
     };
     m->server = api_server_start(loop, &cfg, err, errlen);
-    return m->server ? 0 : -1;
+    if (m->server == NULL)
+        return -1;
+    /* The members gossip already knows (a restart finds them in its first push-pull). */
+    struct membership *ms = gossip_uv_membership(g);
+    for (size_t i = 0; i < membership_count(ms); i++) {
+        const struct member *x = membership_member_at(ms, i);
+        if (!x->self)
+            engines_update_member(m->engines, x);
+    }
+    return 0;
 }
 
 static void service_stop(void *arg)
@@ -401,6 +447,12 @@ static void service_stop(void *arg)
     if (m->server) {
         api_server_close(m->server, NULL, NULL);
         m->server = NULL;
+    }
+    api_routes_free(m->routes);
+    m->routes = NULL;
+    if (m->engines) {
+        engines_close(m->engines, NULL, NULL);
+        m->engines = NULL;
     }
     m->g = NULL; /* the view is gone with gossip */
 }
@@ -483,6 +535,18 @@ int manage_run(const struct flagset *f)
     if (build_meta(&kp, meta, &meta_len) < 0)
         goto out;
     host_facts(m, &kp);
+    m->kp = kp;
+    char serr[256];
+    if (sched_config_init(&m->sched, m->strategy, m->filters, m->overcommit, serr, sizeof(serr)) <
+        0) {
+        fprintf(stderr, "swarm manage: %s\n", serr);
+        goto out;
+    }
+    uint64_t seed;
+    randombytes_buf(&seed, sizeof(seed));
+    sched_rng_seed(&m->rng, seed);
+    m->sched.random = sched_rng_next;
+    m->sched.random_arg = &m->rng;
     m->ctx = (struct api_context){
         .version = swarm_version,
         .git_commit = swarm_git_commit,
@@ -528,6 +592,7 @@ int manage_run(const struct flagset *f)
     rc = daemon_run(&dc);
 out:
     keypair_wipe(&kp);
+    keypair_wipe(&m->kp);
     keyring_free(kr);
     free(m);
     return rc;

@@ -8,12 +8,18 @@
 #      socket and a loopback TCP listener); `swarm members` lists 4 alive, the manager as manager
 #   2. docker version: the server is swarm/<version>; the same over tcp://127.0.0.1 in host 1
 #   3. docker info: Nodes: 3, each engine (h1..h3) Healthy, CPUs and memory summed over engines
-#   4. docker-py: version() and info() (python3-docker, installed by tests/deps.sh; also any
-#      other docker-py that python3 on PATH has)
-#   5. docker ps: a clear "not implemented yet" error, at once, never a hang
-#   6. kill -9 one agent: within 10 s docker info lists its engine Unhealthy, and its CPUs leave
-#      the sum
-#   7. SIGTERM the manager: it exits 0 and its socket is gone
+#   4. docker run -d x3: spread puts one on each engine; docker ps lists them as node/name;
+#      -e constraint:node==h2 pins (and never reaches the engine's environment); an impossible
+#      constraint gets classic Swarm's error; a name already used gets the 409 conflict
+#   5. the calls on a container, by name, node/name and id prefix: inspect (with Node), logs,
+#      exec (also with stdin through the hijacked stream, half-close included), stop, start,
+#      docker run attached (output and exit code through attach + wait), rm -f
+#   6. docker events: one stream with every engine's events, tagged with their node
+#   7. docker-py: version(), info(), containers.run/list/logs/remove (python3-docker, installed
+#      by tests/deps.sh; also any other docker-py that python3 on PATH has)
+#   8. kill -9 one agent: within 10 s docker info lists its engine Unhealthy, and its CPUs leave
+#      the sum; its containers show as "Host Down" in ps -a
+#   9. SIGTERM the manager: it exits 0 and its socket is gone
 set -euo pipefail
 
 SWARM=$(readlink -f "${1:?usage: test_manage.sh PATH/TO/swarm}")
@@ -140,10 +146,101 @@ mem=$(engine_sum MemTotal 1 2 3)
 grep -Eq "^ CPUs: $cpus$" "$LAB_DIR/info.out" || fail "docker info does not print CPUs: $cpus"
 ok "3 nodes, h1..h3 Healthy, $cpus CPUs and $mem bytes summed"
 
+step "docker run -d: spread over the engines, names as node/name"
+IMG=$LAB_IMAGE
+on_engine() { # NAME -> the engine that runs it, as the manager says
+    "${D[@]}" inspect --format '{{.Node.Name}}' "$1"
+}
+engines_ready() {
+    [[ -n $("${D[@]}" run -d --name probe "$IMG" true 2>/dev/null) ]] &&
+        "${D[@]}" rm -f probe >/dev/null
+}
+wait_for 20 "the manager's relays to the engines" engines_ready
+for c in s1 s2 s3; do
+    "${D[@]}" run -d --name "$c" "$IMG" sleep 300 >/dev/null || fail "docker run -d --name $c failed"
+done
+nodes=$(for c in s1 s2 s3; do on_engine "$c"; done | sort | tr '\n' ' ')
+[[ $nodes == "h1 h2 h3 " ]] || fail "spread should put one container on each engine, got: $nodes"
+"${D[@]}" ps | tee "$LAB_DIR/ps.out"
+for c in s1 s2 s3; do
+    n=$(on_engine "$c")
+    grep -Eq " $n/$c\$" "$LAB_DIR/ps.out" || fail "docker ps does not list $n/$c"
+    lab_docker "${n#h}" ps --format '{{.Names}}' | grep -qx "$c" || fail "$c is not running on $n itself"
+done
+ok "s1..s3 on h1, h2, h3 (one each); docker ps lists them as node/name"
+
+"${D[@]}" run -d --name pinned -e constraint:node==h2 -e KEEP=1 "$IMG" sleep 300 >/dev/null ||
+    fail "docker run -e constraint:node==h2 failed"
+[[ $(on_engine pinned) == h2 ]] || fail "constraint:node==h2 placed it on $(on_engine pinned)"
+env=$(lab_docker 2 inspect --format '{{json .Config.Env}}' pinned)
+grep -q KEEP=1 <<<"$env" || fail "the container's own environment was lost: $env"
+if grep -q constraint <<<"$env"; then fail "the engine saw the constraint: $env"; fi
+set +e
+out=$("${D[@]}" run -d -e constraint:node==nowhere "$IMG" true 2>&1)
+prc=$?
+set -e
+((prc != 0)) || fail "an impossible constraint succeeded"
+grep -q 'Unable to find a node that satisfies the following conditions' <<<"$out" ||
+    fail "no classic error for an impossible constraint: $out"
+set +e
+out=$("${D[@]}" run -d --name s1 "$IMG" true 2>&1)
+prc=$?
+set -e
+((prc != 0)) || fail "a second container named s1 was created"
+grep -q 'Conflict. The container name "/s1" is already in use' <<<"$out" ||
+    fail "no conflict error for a name in use: $out"
+ok "constraint:node==h2 pins (the engine never sees it); the classic error; 409 on a name in use"
+
+step "calls on one container: inspect, logs, exec, stop/start, attached run, rm"
+n1=$(on_engine s1)
+id=$("${D[@]}" inspect --format '{{.Id}}' s1)
+[[ $("${D[@]}" inspect --format '{{.Id}}' "$n1/s1") == "$id" ]] || fail "node/name does not resolve"
+[[ $("${D[@]}" inspect --format '{{.Id}}' "${id:0:7}") == "$id" ]] || fail "an id prefix does not resolve"
+"${D[@]}" inspect --format '{{.Node.Name}} {{.Node.IP}}' s1 | grep -Eq "^$n1 [0-9.]+$" ||
+    fail "inspect has no Node object"
+"${D[@]}" run -d --name talker "$IMG" sh -c 'echo hello-from-the-cluster; echo to-stderr >&2; sleep 300' >/dev/null
+has_logs() { "${D[@]}" logs talker 2>&1 | grep -q to-stderr; }
+wait_for 5 "docker logs shows stderr" has_logs
+"${D[@]}" logs talker 2>/dev/null | grep -q hello-from-the-cluster || fail "docker logs: no stdout line"
+[[ $("${D[@]}" exec s2 echo exec-ok) == exec-ok ]] || fail "docker exec"
+[[ $(printf 'through-stdin\n' | "${D[@]}" exec -i s3 cat) == through-stdin ]] ||
+    fail "docker exec -i: stdin did not come back (hijack or half-close broken)"
+"${D[@]}" stop -t 1 s3 >/dev/null
+[[ $("${D[@]}" inspect --format '{{.State.Running}}' s3) == false ]] || fail "stop"
+"${D[@]}" start s3 >/dev/null
+[[ $("${D[@]}" inspect --format '{{.State.Running}}' s3) == true ]] || fail "start"
+out=$("${D[@]}" run --rm "$IMG" echo attached-output)
+[[ $out == attached-output ]] || fail "docker run (attached): '$out'"
+set +e
+"${D[@]}" run --rm "$IMG" sh -c 'exit 3'
+prc=$?
+set -e
+((prc == 3)) || fail "docker run's exit code: $prc, expected 3"
+"${D[@]}" rm -f talker >/dev/null
+set +e
+out=$("${D[@]}" inspect talker 2>&1)
+set -e
+grep -q 'No such' <<<"$out" || fail "talker still there after rm -f: $out"
+ok "inspect by name, node/name, id prefix; logs; exec (-i too); stop/start; attached run (exit 3); rm -f"
+
+step "docker events: one stream from every engine, tagged with the node"
+"${D[@]}" events --format '{{json .}}' >"$LAB_DIR/events.out" 2>&1 &
+EV_PID=$!
+sleep 1
+"${D[@]}" run -d --name ev1 -e constraint:node==h3 "$IMG" true >/dev/null
+"${D[@]}" run -d --name ev2 -e constraint:node==h1 "$IMG" true >/dev/null
+seen() { grep -q '"node.name":"h3"' "$LAB_DIR/events.out" && grep -q '"node.name":"h1"' "$LAB_DIR/events.out"; }
+wait_for 10 "events from h1 and h3" seen
+kill "$EV_PID" 2>/dev/null || true
+wait "$EV_PID" 2>/dev/null || true
+grep -q '"Action":"start"' "$LAB_DIR/events.out" || fail "no start event: $(head -c 600 "$LAB_DIR/events.out")"
+"${D[@]}" rm -f ev1 ev2 >/dev/null
+ok "$(wc -l <"$LAB_DIR/events.out") events, from h1 and h3, each with its node"
+
 for PY in "${PYS[@]}"; do
 step "docker-py ($PY)"
-"$PY" - "unix://$SOCK" <<'EOF' | tee "$LAB_DIR/py.out" || fail "docker-py failed"
-import sys, docker
+"$PY" - "unix://$SOCK" "$IMG" <<'EOF' | tee "$LAB_DIR/py.out" || fail "docker-py failed"
+import sys, time, docker
 c = docker.DockerClient(base_url=sys.argv[1])
 v = c.version()
 print("docker-py", docker.__version__, "version:", v["Version"], "ApiVersion:", v["ApiVersion"])
@@ -151,27 +248,21 @@ assert v["Version"].startswith("swarm/"), v
 i = c.info()
 print("info: Name", i["Name"], "NCPU", i["NCPU"], "SystemStatus", i["SystemStatus"][:4])
 assert ["Nodes", "3"] in i["SystemStatus"], i["SystemStatus"]
-try:
-    c.containers.list()
-    raise SystemExit("containers.list() should fail until the relay lands")
-except docker.errors.APIError as e:
-    print("containers.list():", e)
-    assert e.response.status_code == 501
+ct = c.containers.run(sys.argv[2], ["sh", "-c", "echo py-says-hi; sleep 300"], detach=True,
+                      name="py1")
+names = [x.name for x in c.containers.list()]
+print("containers.list():", names)
+assert "py1" in names, names  # docker-py names come from inspect's Name
+for _ in range(50):
+    if b"py-says-hi" in ct.logs():
+        break
+    time.sleep(0.1)
+assert b"py-says-hi" in ct.logs(), ct.logs()
+ct.remove(force=True)
+print("run, list, logs, remove: ok")
 EOF
-ok "version() and info() work; containers.list() gets a 501"
+ok "version(), info(), containers.run/list/logs/remove"
 done
-
-step "docker ps: not implemented yet, answered at once"
-set +e
-out=$(timeout 15 "${D[@]}" ps 2>&1)
-prc=$?
-set -e
-echo "$out"
-((prc != 124)) || fail "docker ps hung"
-((prc != 0)) || fail "docker ps succeeded"
-grep -q 'Error response from daemon: swarm: GET /containers/json is not implemented yet' <<<"$out" ||
-    fail "docker ps did not print the not-implemented error"
-ok "exit $prc with a clear error"
 
 step "kill -9 agent 3"
 cpus12=$(engine_sum NCPU 1 2)
@@ -182,6 +273,9 @@ ok "h3 Unhealthy after ${WAITED_MS} ms"
 node_status
 [[ $(status_of h1) == Healthy && $(status_of h2) == Healthy ]] || fail "h1 or h2 not Healthy"
 grep -q '^ Nodes: 3$' <("${D[@]}" info) || fail "h3 left the listing"
+"${D[@]}" ps -a --format '{{.Names}} {{.Status}}' | tee "$LAB_DIR/psa.out"
+grep -Eq '^h3/[a-z0-9]+ Host Down$' "$LAB_DIR/psa.out" || fail "h3's containers are not shown as Host Down"
+if "${D[@]}" ps --format '{{.Names}}' | grep -q '^h3/'; then fail "docker ps (without -a) lists h3's containers"; fi
 [[ $("${D[@]}" info --format '{{.NCPU}}') == "$cpus12" ]] ||
     fail "NCPU should be $cpus12 without h3"
 ok "still 3 nodes listed; CPUs now $cpus12 (h1 + h2)"
