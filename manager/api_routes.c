@@ -31,8 +31,20 @@ struct watcher {
 struct create_ctx;
 struct settle;
 
+/* The engines' recent container events, to settle a change whose event came before its answer
+ * (the engine sends the event first; the agent's delta may overtake the relayed answer). */
+#define RECENT_MAX 512
+
+struct recent_event {
+    char engine[ENGINES_NAME_MAX + 1];
+    char id[72];
+    char action[24];
+};
+
 struct api_routes {
     uv_loop_t *loop;
+    struct recent_event recent[RECENT_MAX];
+    uint64_t nrecent; /* events recorded since start; recent[i % RECENT_MAX] */
     struct engines *es;
     struct settle *settling;
     struct watcher *watchers;
@@ -548,6 +560,7 @@ static void containers_create(struct api_routes *r, const struct api_request *re
 
 struct object_ctx {
     struct api_routes *r;
+    uint64_t since;   /* r->nrecent when the call was forwarded */
     char id[72];      /* the container's full id */
     const char *wait; /* the engine event that ends this call's change, or NULL */
 };
@@ -619,6 +632,12 @@ static void settle_event(struct api_routes *r, const struct engine *e, json_t *e
 {
     const char *id = json_str(json_object_get(ev, "Actor"), "ID");
     const char *action = json_str(ev, "Action");
+    if (strcmp(json_str(ev, "Type"), "container") == 0) {
+        struct recent_event *re = &r->recent[r->nrecent++ % RECENT_MAX];
+        snprintf(re->engine, sizeof(re->engine), "%s", e->name);
+        snprintf(re->id, sizeof(re->id), "%s", id);
+        snprintf(re->action, sizeof(re->action), "%s", action);
+    }
     for (struct settle *st = r->settling, *next; st; st = next) {
         next = st->next;
         if (strcmp(st->id, id) == 0 && strcmp(st->action, action) == 0 &&
@@ -651,7 +670,17 @@ static void change_answered(void *arg, struct api_exchange *x, const char *engin
 {
     struct object_ctx *oc = arg;
     struct api_routes *r = oc->r;
-    struct settle *st = status / 100 == 2 && r ? calloc(1, sizeof(*st)) : NULL;
+    bool seen = false;
+    if (r && status / 100 == 2) {
+        /* The event may have come first. */
+        uint64_t from = r->nrecent - oc->since > RECENT_MAX ? r->nrecent - RECENT_MAX : oc->since;
+        for (uint64_t i = from; i < r->nrecent && !seen; i++) {
+            const struct recent_event *re = &r->recent[i % RECENT_MAX];
+            seen = strcmp(re->id, oc->id) == 0 && strcmp(re->action, oc->wait) == 0 &&
+                   strcmp(re->engine, engine) == 0;
+        }
+    }
+    struct settle *st = status / 100 == 2 && r && !seen ? calloc(1, sizeof(*st)) : NULL;
     if (st && len)
         st->body = malloc(len);
     if (st == NULL || (len && st->body == NULL)) {
@@ -810,6 +839,7 @@ static void container_call(struct api_routes *r, const struct api_request *req, 
     }
     oc->r = r;
     snprintf(oc->id, sizeof(oc->id), "%s", json_str(c, "Id"));
+    oc->since = r->nrecent;
     struct api_proxy_opts o = {.url = url, .done = object_done, .arg = oc};
     if (strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0)
         o.on_response = inspect_answered;
@@ -1482,8 +1512,7 @@ void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_
 {
     if (!json_is_object(event))
         return;
-    if (r->settling)
-        settle_event(r, e, event);
+    settle_event(r, e, event);
     if (r->watchers == NULL)
         return;
     json_t *ev = json_deep_copy(event);
