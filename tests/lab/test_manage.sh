@@ -14,7 +14,9 @@
 #   5. the calls on a container, by name, node/name and id prefix: inspect (with Node), logs,
 #      exec (also with stdin through the hijacked stream, half-close included), stop, start,
 #      docker run attached (output and exit code through attach + wait), rm -f
-#   6. docker events: one stream with every engine's events, tagged with their node
+#   6. docker events: one stream with every engine's events, tagged with their node; docker
+#      pull from a lab registry runs on every engine with per-node progress, and docker run of
+#      an image no engine has pulls it first
 #   7. docker-py: version(), info(), containers.run/list/logs/remove (python3-docker, installed
 #      by tests/deps.sh; also any other docker-py that python3 on PATH has)
 #   8. kill -9 one agent: within 10 s docker info lists its engine Unhealthy, and its CPUs leave
@@ -236,6 +238,28 @@ wait "$EV_PID" 2>/dev/null || true
 grep -q '"Action":"start"' "$LAB_DIR/events.out" || fail "no start event: $(head -c 600 "$LAB_DIR/events.out")"
 "${D[@]}" rm -f ev1 ev2 >/dev/null
 ok "$(wc -l <"$LAB_DIR/events.out") events, from h1 and h3, each with its node"
+
+step "docker pull through the manager: every engine pulls, progress merged"
+lab_registry 1 >/dev/null
+REG=$LAB_REGISTRY_1
+lab_docker 1 tag "$IMG" "$REG/bb:v1"
+lab_docker 1 push "$REG/bb:v1" >/dev/null
+lab_docker 1 tag "$IMG" "$REG/bb:v2"
+lab_docker 1 push "$REG/bb:v2" >/dev/null
+lab_docker 1 rmi "$REG/bb:v1" "$REG/bb:v2" >/dev/null
+"${D[@]}" pull "$REG/bb:v1" | tee "$LAB_DIR/pull.out"
+for ((i = 1; i <= N; i++)); do
+    grep -q "^h$i: Status: Downloaded newer image" "$LAB_DIR/pull.out" || fail "no progress from h$i"
+    lab_docker "$i" image inspect "$REG/bb:v1" >/dev/null || fail "h$i does not have the image"
+done
+"${D[@]}" images --format '{{.Repository}}:{{.Tag}}' | grep -qx "$REG/bb:v1" ||
+    fail "docker images through the manager does not list the pulled image"
+# docker run of an image no engine has: the create's 404 makes the CLI pull, then create again.
+"${D[@]}" run -d --name auto "$REG/bb:v2" sleep 300 >/dev/null 2>"$LAB_DIR/auto.err" ||
+    fail "docker run of a missing image: $(cat "$LAB_DIR/auto.err")"
+[[ $("${D[@]}" inspect --format '{{.State.Running}}' auto) == true ]] || fail "auto is not running"
+"${D[@]}" rm -f auto >/dev/null
+ok "pulled on h1..h$N with per-node progress; docker run of a missing image pulls it first"
 
 for PY in "${PYS[@]}"; do
 step "docker-py ($PY)"
