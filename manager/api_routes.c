@@ -212,6 +212,32 @@ static bool filter_any(json_t *list, bool (*match)(const char *want, void *ctx),
     return json_array_size(list) == 0;
 }
 
+/* Every value of a filter key must match (dockerd's rule for "label"). */
+static bool filter_all(json_t *list, bool (*match)(const char *want, void *ctx), void *ctx)
+{
+    if (list == NULL)
+        return true;
+    if (json_is_object(list)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(list, k, v)
+        {
+            if (!match(k, ctx))
+                return false;
+        }
+        return true;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *want = json_string_value(v);
+        if (want == NULL || !match(want, ctx))
+            return false;
+    }
+    return true;
+}
+
 struct cmatch {
     const struct engine *e;
     json_t *c;
@@ -351,7 +377,7 @@ static void containers_json(struct api_routes *r, const struct api_request *req,
             struct cmatch m = {e, c};
             if (filters && (!filter_any(json_object_get(filters, "name"), match_name, &m) ||
                             !filter_any(json_object_get(filters, "id"), match_id, &m) ||
-                            !filter_any(json_object_get(filters, "label"), match_label, &m) ||
+                            !filter_all(json_object_get(filters, "label"), match_label, &m) ||
                             !filter_any(status, match_status, &m) ||
                             !filter_any(json_object_get(filters, "node"), match_node, &m) ||
                             !filter_any(json_object_get(filters, "ancestor"), match_ancestor, &m) ||
@@ -463,6 +489,15 @@ static struct sched_view *current_view(struct api_routes *r)
     return v;
 }
 
+static void create_placed(struct api_routes *r, const struct api_request *req,
+                          struct api_exchange *x, json_t *cfg, struct sched_request *sreq,
+                          const char *bare);
+static bool user_network(const char *mode);
+static void locate_network_then_create(struct api_routes *r, const struct api_request *req,
+                                       struct api_exchange *x, json_t *cfg,
+                                       struct sched_request *sreq, const char *bare,
+                                       const char *net);
+
 static void containers_create(struct api_routes *r, const struct api_request *req,
                               struct api_exchange *x)
 {
@@ -505,6 +540,22 @@ static void containers_create(struct api_routes *r, const struct api_request *re
         api_proxy_error(x, status, "%s", err);
         return;
     }
+    /* A container on a user network goes where that network is (a local network lives on one
+     * engine); finding it takes a lookup on the engines first. */
+    const char *net =
+        json_string_value(json_object_get(json_object_get(cfg, "HostConfig"), "NetworkMode"));
+    if (net && user_network(net)) {
+        locate_network_then_create(r, req, x, cfg, sreq, bare, net);
+        return;
+    }
+    create_placed(r, req, x, cfg, sreq, bare);
+}
+
+/* Places and forwards a create whose request is ready (takes cfg and sreq). */
+static void create_placed(struct api_routes *r, const struct api_request *req,
+                          struct api_exchange *x, json_t *cfg, struct sched_request *sreq,
+                          const char *bare)
+{
     struct sched_view *v = current_view(r);
     struct sched_result res;
     memset(&res, 0, sizeof(res));
@@ -1185,6 +1236,8 @@ struct fanout {
     struct api_routes *r;
     struct api_exchange *x; /* NULL once the client left */
     fan_combine combine;
+    void *ctx;                /* the combine's */
+    void (*ctx_free)(void *); /* frees ctx when the fan-out ends (may be NULL) */
     int pending;
     size_t n, cap;
     struct fan_result *res;
@@ -1196,6 +1249,8 @@ struct fan_leg {
 
 static void fan_free(struct fanout *f)
 {
+    if (f->ctx_free)
+        f->ctx_free(f->ctx);
     for (size_t i = 0; i < f->n; i++) {
         json_decref(f->res[i].body);
         free(f->res[i].raw);
@@ -1261,14 +1316,29 @@ static void fan_abort(struct api_exchange *x, void *arg)
     f->x = NULL;
 }
 
-/* Sends req to every usable engine; combine answers x once all have answered. */
-static void fanout(struct api_routes *r, const struct api_request *req, struct api_exchange *x,
-                   fan_combine combine)
+struct fan_opts {
+    const char *url;  /* NULL: the client's */
+    const char *body; /* with body_set: replaces the client's */
+    size_t body_len;
+    bool body_set;
+    void *ctx;
+    void (*ctx_free)(void *);
+};
+
+/* Sends req to every usable engine; combine answers x once all have answered. fo may be
+ * NULL. */
+static void fanout_opts(struct api_routes *r, const struct api_request *req, struct api_exchange *x,
+                        fan_combine combine, const struct fan_opts *fo)
 {
+    static const struct fan_opts none = {0};
+    if (fo == NULL)
+        fo = &none;
     size_t usable = 0;
     for (size_t i = 0; i < engines_count(r->es); i++)
         usable += engine_usable(engines_at(r->es, i));
     if (usable == 0) {
+        if (fo->ctx_free)
+            fo->ctx_free(fo->ctx);
         api_proxy_error(x, 500, "No healthy node available in the cluster");
         return;
     }
@@ -1277,12 +1347,16 @@ static void fanout(struct api_routes *r, const struct api_request *req, struct a
     if (f == NULL || res == NULL) {
         free(f);
         free(res);
+        if (fo->ctx_free)
+            fo->ctx_free(fo->ctx);
         api_proxy_error(x, 500, "swarm: out of memory");
         return;
     }
     f->r = r;
     f->x = x;
     f->combine = combine;
+    f->ctx = fo->ctx;
+    f->ctx_free = fo->ctx_free;
     f->res = res;
     f->cap = usable;
     struct api_exchange_callbacks cb = {.on_abort = fan_abort};
@@ -1297,20 +1371,31 @@ static void fanout(struct api_routes *r, const struct api_request *req, struct a
             continue;
         leg->f = f;
         f->pending++;
-        struct api_proxy_opts o = {
-            .on_response = fan_leg_answered, .done = fan_leg_done, .arg = leg};
+        struct api_proxy_opts o = {.url = fo->url,
+                                   .body = fo->body,
+                                   .body_len = fo->body_len,
+                                   .body_set = fo->body_set,
+                                   .on_response = fan_leg_answered,
+                                   .done = fan_leg_done,
+                                   .arg = leg};
         api_proxy_start(NULL, e, req, &o);
     }
     f->pending--;
     fan_maybe_finish(f);
 }
 
-/* The first engine's 200 answer (in name order); else the first 404; else the first error. */
+static void fanout(struct api_routes *r, const struct api_request *req, struct api_exchange *x,
+                   fan_combine combine)
+{
+    fanout_opts(r, req, x, combine, NULL);
+}
+
+/* The first engine's success (in name order); else the first 404; else the first error. */
 static void combine_first(struct fanout *f, struct api_exchange *x)
 {
     struct fan_result *pick = NULL;
     for (size_t i = 0; i < f->n && pick == NULL; i++)
-        if (f->res[i].status == 200)
+        if (f->res[i].status / 100 == 2)
             pick = &f->res[i];
     for (size_t i = 0; i < f->n && pick == NULL; i++)
         if (f->res[i].status == 404)
@@ -1407,6 +1492,231 @@ static void combine_volumes(struct fanout *f, struct api_exchange *x)
     respond_json(x, 200, json_pack("{s:o, s:o}", "Volumes", vols, "Warnings", warnings));
 }
 
+/* ---- networks and volumes: node/name targets one engine, anything else every engine ---- */
+
+/* A network mode naming a user network (not bridge, host, none, default or container:X). */
+static bool user_network(const char *mode)
+{
+    return mode[0] && strcmp(mode, "default") != 0 && strcmp(mode, "bridge") != 0 &&
+           strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
+           strncmp(mode, "container:", 10) != 0;
+}
+
+/* "NODE/rest" where NODE is an engine we know: that engine, and *rest after the slash. */
+static struct engine *node_prefix(struct api_routes *r, const char *ref, const char **rest)
+{
+    const char *slash = strchr(ref, '/');
+    if (slash == NULL || slash == ref || slash[1] == '\0')
+        return NULL;
+    char node[ENGINES_NAME_MAX + 1];
+    if ((size_t)(slash - ref) >= sizeof(node))
+        return NULL;
+    memcpy(node, ref, (size_t)(slash - ref));
+    node[slash - ref] = '\0';
+    struct engine *e = engines_find(r->es, node);
+    if (e)
+        *rest = slash + 1;
+    return e;
+}
+
+struct netcreate {
+    struct api_routes *r;
+    const struct api_request *req; /* valid while the exchange lives */
+    json_t *cfg;
+    struct sched_request *sreq;
+    char name[REF_MAX];
+    char net[REF_MAX];
+};
+
+static void netcreate_free(void *arg)
+{
+    struct netcreate *nc = arg;
+    json_decref(nc->cfg);
+    sched_request_free(nc->sreq);
+    free(nc);
+}
+
+/* Where the network is: every engine that answered its inspect with a local-scope network;
+ * the container is pinned to them. A network found nowhere is left to the engine to refuse. */
+static void network_located(struct fanout *f, struct api_exchange *x)
+{
+    struct netcreate *nc = f->ctx;
+    char expr[1024];
+    size_t off = (size_t)snprintf(expr, sizeof(expr), "node==/^(");
+    int found = 0;
+    bool global = false;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->res[i].status != 200)
+            continue;
+        if (strcmp(json_str(f->res[i].body, "Scope"), "local") != 0)
+            global = true;
+        if (off + strlen(f->res[i].engine) + 8 < sizeof(expr))
+            off += (size_t)snprintf(expr + off, sizeof(expr) - off, "%s%s", found ? "|" : "",
+                                    f->res[i].engine);
+        found++;
+    }
+    snprintf(expr + off, sizeof(expr) - off, ")$/");
+    if (found > 0 && !global && sched_request_add_expr(nc->sreq, SCHED_F_CONSTRAINT, expr) < 0) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    json_t *cfg = nc->cfg;
+    struct sched_request *sreq = nc->sreq;
+    nc->cfg = NULL;
+    nc->sreq = NULL;
+    create_placed(nc->r, nc->req, x, cfg, sreq, nc->name);
+}
+
+/* The network mode may be "node/net": pinned there, and the engine sees "net". */
+static void locate_network_then_create(struct api_routes *r, const struct api_request *req,
+                                       struct api_exchange *x, json_t *cfg,
+                                       struct sched_request *sreq, const char *bare,
+                                       const char *net)
+{
+    const char *rest = NULL;
+    struct engine *e = node_prefix(r, net, &rest);
+    if (e) {
+        char plain[REF_MAX], expr[REF_MAX];
+        snprintf(plain, sizeof(plain), "%s", rest);
+        json_t *hc = json_object_get(cfg, "HostConfig");
+        json_object_set_new(hc, "NetworkMode", json_string(plain));
+        json_t *eps = json_object_get(json_object_get(cfg, "NetworkingConfig"), "EndpointsConfig");
+        json_t *ep = json_object_get(eps, net);
+        if (ep) {
+            json_object_set(eps, plain, ep);
+            json_object_del(eps, net);
+        }
+        snprintf(expr, sizeof(expr), "node==%s", e->name);
+        if (sched_request_add_expr(sreq, SCHED_F_CONSTRAINT, expr) < 0) {
+            json_decref(cfg);
+            sched_request_free(sreq);
+            api_proxy_error(x, 500, "swarm: out of memory");
+            return;
+        }
+        create_placed(r, req, x, cfg, sreq, bare);
+        return;
+    }
+    struct netcreate *nc = calloc(1, sizeof(*nc));
+    char url[URL_MAX];
+    int n = snprintf(url, sizeof(url), "/networks/%s", net);
+    if (nc == NULL || n < 0 || (size_t)n >= sizeof(url)) {
+        free(nc);
+        json_decref(cfg);
+        sched_request_free(sreq);
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    nc->r = r;
+    nc->req = req;
+    nc->cfg = cfg;
+    nc->sreq = sreq;
+    snprintf(nc->name, sizeof(nc->name), "%s", bare);
+    snprintf(nc->net, sizeof(nc->net), "%s", net);
+    /* The lookup is a GET without a body, whatever the client's request was. */
+    struct api_request look = *req;
+    look.method = "GET";
+    look.head = false;
+    look.upgrade = false;
+    struct fan_opts fo = {
+        .url = url, .body = "", .body_set = true, .ctx = nc, .ctx_free = netcreate_free};
+    fanout_opts(r, &look, x, network_located, &fo);
+}
+
+/* POST /networks/create: "node/name" there; otherwise on the engine with the fewest
+ * containers (a local network lives on one engine, and its containers follow it there). */
+static void networks_create(struct api_routes *r, const struct api_request *req,
+                            struct api_exchange *x)
+{
+    json_t *cfg = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
+    const char *name = json_string_value(json_object_get(cfg, "Name"));
+    if (!json_is_object(cfg) || name == NULL || name[0] == '\0') {
+        json_decref(cfg);
+        api_proxy_error(x, 400, "network name is required");
+        return;
+    }
+    const char *rest = NULL;
+    struct engine *e = node_prefix(r, name, &rest);
+    if (e == NULL) {
+        for (size_t i = 0; i < engines_count(r->es); i++) {
+            struct engine *c = engines_at(r->es, i);
+            if (engine_usable(c) && (e == NULL || json_array_size(c->containers) + c->pending <
+                                                      json_array_size(e->containers) + e->pending))
+                e = c;
+        }
+    } else {
+        json_object_set_new(cfg, "Name", json_string(rest));
+    }
+    if (e == NULL || !engine_usable(e)) {
+        json_decref(cfg);
+        api_proxy_error(x, 500, e ? "swarm: node %s is not connected" : "%s",
+                        e ? e->name : "No healthy node available in the cluster");
+        return;
+    }
+    char *body = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    if (body == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    struct api_proxy_opts o = {
+        .body = body, .body_len = strlen(body), .body_set = true, .done = free, .arg = body};
+    api_proxy_start(x, e, req, &o);
+}
+
+/* POST /volumes/create: "node/name" there; otherwise on every engine, as classic Swarm did. */
+static void volumes_create(struct api_routes *r, const struct api_request *req,
+                           struct api_exchange *x)
+{
+    json_t *cfg = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : json_object();
+    if (!json_is_object(cfg)) {
+        json_decref(cfg);
+        api_proxy_error(x, 400, "invalid JSON in the volume config");
+        return;
+    }
+    const char *name = json_string_value(json_object_get(cfg, "Name"));
+    const char *rest = NULL;
+    struct engine *e = name ? node_prefix(r, name, &rest) : NULL;
+    if (e == NULL) {
+        json_decref(cfg);
+        fanout(r, req, x, combine_first);
+        return;
+    }
+    json_object_set_new(cfg, "Name", json_string(rest));
+    char *body = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    if (body == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    struct api_proxy_opts o = {
+        .body = body, .body_len = strlen(body), .body_set = true, .done = free, .arg = body};
+    api_proxy_start(x, e, req, &o);
+}
+
+/* /networks/{ref}[/action] and /volumes/{ref}: "node/ref" goes to that engine with the node
+ * taken out of the path; anything else to every engine, the first success answering (a
+ * delete removes it from every engine that has it). */
+static void scoped_call(struct api_routes *r, const struct api_request *req, const char *path,
+                        struct api_exchange *x)
+{
+    const char *kind_end = strchr(path + 1, '/');
+    const char *ref = kind_end + 1;
+    const char *rest = NULL;
+    struct engine *e = node_prefix(r, ref, &rest);
+    if (e == NULL) {
+        fanout(r, req, x, combine_first);
+        return;
+    }
+    char middle[URL_MAX], url[URL_MAX];
+    snprintf(middle, sizeof(middle), "%.*s/%s", (int)(kind_end - path), path, rest);
+    if (build_url(url, sizeof(url), req, path, middle) < 0) {
+        api_proxy_error(x, 414, "the request's URL is too long");
+        return;
+    }
+    struct api_proxy_opts o = {.url = url};
+    api_proxy_start(x, e, req, &o);
+}
+
 /* ---- events ---- */
 
 static bool event_matches(const struct watcher *w, const struct engine *e, json_t *ev)
@@ -1424,7 +1734,7 @@ static bool event_matches(const struct watcher *w, const struct engine *e, json_
     json_t *list;
     json_object_foreach(w->filters, k, list)
     {
-        bool any = false, known = true;
+        bool any = false, known = true, label_miss = false;
         size_t i;
         json_t *v;
         json_t *values = list;
@@ -1451,13 +1761,18 @@ static bool event_matches(const struct watcher *w, const struct engine *e, json_
             else if (strcmp(k, "image") == 0)
                 any |= strcmp(image, want) == 0 || strcmp(id, want) == 0;
             else if (strcmp(k, "label") == 0)
-                any |= match_label_in(attrs, want);
+                label_miss |= !match_label_in(attrs, want);
             else if (strcmp(k, "node") == 0)
                 any |= e && (strcmp(e->name, want) == 0 || strcmp(e->id, want) == 0);
             else
                 known = false;
         }
         json_decref(keys);
+        if (strcmp(k, "label") == 0) {
+            if (label_miss)
+                return false;
+            continue;
+        }
         if (known && json_array_size(values) > 0 && !any)
             return false;
     }
@@ -1657,11 +1972,23 @@ bool api_routes_take(void *arg, const struct api_request *req, const char *path,
         fanout(r, req, x, path[1] == 'n' ? combine_networks : combine_volumes);
         return true;
     }
-    if (get && ((starts(path, "/networks/") && path[strlen("/networks/")]) ||
-                (starts(path, "/volumes/") && path[strlen("/volumes/")]) ||
-                (starts(path, "/plugins/") && path[strlen("/plugins/")]))) {
-        /* One object: whichever engine has it (node/name lookups are not built yet). */
-        fanout(r, req, x, combine_first);
+    if (post && strcmp(path, "/networks/create") == 0) {
+        networks_create(r, req, x);
+        return true;
+    }
+    if (post && strcmp(path, "/volumes/create") == 0) {
+        volumes_create(r, req, x);
+        return true;
+    }
+    if (strcmp(path, "/networks/prune") == 0 || strcmp(path, "/volumes/prune") == 0)
+        return false;
+    if ((starts(path, "/networks/") && path[strlen("/networks/")]) ||
+        (starts(path, "/volumes/") && path[strlen("/volumes/")])) {
+        scoped_call(r, req, path, x);
+        return true;
+    }
+    if (get && starts(path, "/plugins/") && path[strlen("/plugins/")]) {
+        fanout(r, req, x, combine_first); /* whichever engine has it */
         return true;
     }
     if (get && strcmp(path, "/events") == 0) {

@@ -12,8 +12,8 @@ packages=(
     libclang-rt-14-dev valgrind clang-format
     # the lab: real engines in network namespaces
     docker.io busybox-static iptables iproute2 curl procps docker-registry tcpdump
-    # docker-py, a client the manager's end-to-end test drives
-    python3-docker
+    # docker-py and docker-compose, clients the manager's end-to-end test drives
+    python3-docker docker-compose
     # the peer the benchmarks compare gossip with
     serf
     # bench plots

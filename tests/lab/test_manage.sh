@@ -17,8 +17,10 @@
 #   6. docker events: one stream with every engine's events, tagged with their node; docker
 #      pull from a lab registry runs on every engine with per-node progress, and docker run of
 #      an image no engine has pulls it first
-#   7. docker-py: version(), info(), containers.run/list/logs/remove (python3-docker, installed
-#      by tests/deps.sh; also any other docker-py that python3 on PATH has)
+#   7. docker-compose (Debian's 1.29): up, scale, ps, logs, down of a project with its own
+#      network, all placed on the engine that holds the network; docker-py: version(), info(),
+#      containers.run/list/logs/remove (python3-docker, installed by tests/deps.sh; also any
+#      other docker-py that python3 on PATH has)
 #   8. kill -9 one agent: within 10 s docker info lists its engine Unhealthy, and its CPUs leave
 #      the sum; its containers show as "Host Down" in ps -a
 #   9. SIGTERM the manager: it exits 0 and its socket is gone
@@ -260,6 +262,41 @@ done
 [[ $("${D[@]}" inspect --format '{{.State.Running}}' auto) == true ]] || fail "auto is not running"
 "${D[@]}" rm -f auto >/dev/null
 ok "pulled on h1..h$N with per-node progress; docker run of a missing image pulls it first"
+
+step "docker-compose: a project with its network, on the engine that holds the network"
+mkdir -p "$LAB_DIR/compose"
+cat >"$LAB_DIR/compose/docker-compose.yml" <<EOF
+version: "2.4"
+services:
+  web:
+    image: $IMG
+    command: sh -c "echo web up; sleep 300"
+  worker:
+    image: $IMG
+    command: sh -c "echo worker up; sleep 300"
+    depends_on: [web]
+EOF
+DC=(env DOCKER_HOST="unix://$SOCK" docker-compose --project-directory "$LAB_DIR/compose"
+    -f "$LAB_DIR/compose/docker-compose.yml" -p lab)
+"${DC[@]}" up -d 2>&1 | tail -n 3 || fail "docker-compose up failed"
+"${DC[@]}" scale worker=2 >/dev/null 2>&1 || fail "docker-compose scale failed"
+"${DC[@]}" ps | tee "$LAB_DIR/compose.ps"
+for c in lab_web_1 lab_worker_1 lab_worker_2; do
+    grep -Eq "^$c .* Up" "$LAB_DIR/compose.ps" || fail "docker-compose ps does not show $c up"
+done
+[[ $(grep -c '^lab_' "$LAB_DIR/compose.ps") == 3 ]] || fail "docker-compose ps lists duplicates"
+netnode=$("${D[@]}" network ls --format '{{.Name}}' | sed -n 's|/lab_default$||p')
+[[ -n $netnode ]] || fail "the project's network is not listed as node/lab_default"
+for c in lab_web_1 lab_worker_1 lab_worker_2; do
+    [[ $(on_engine "$c") == "$netnode" ]] || fail "$c is not on $netnode, where its network is"
+done
+out=$("${DC[@]}" logs --no-color 2>&1)
+grep -q "worker up" <<<"$out" || fail "docker-compose logs: $out"
+"${DC[@]}" down -t 1 2>&1 | tail -n 2 || fail "docker-compose down failed"
+if "${D[@]}" network ls --format '{{.Name}}' | grep -q lab_default; then
+    fail "the network is still there"
+fi
+ok "up, scale, ps, logs, down; network and containers together on $netnode"
 
 for PY in "${PYS[@]}"; do
 step "docker-py ($PY)"
