@@ -31,7 +31,12 @@ static const struct flag_spec join_flags[] = {
     {"name", 0, FLAG_VALUE, "NAME", "member name (default: the host name)"},
     {"label", 0, FLAG_LIST, "KEY=VALUE", "engine label for scheduling constraints"},
     {"hollow-engine", 0, FLAG_BOOL, NULL,
-     "answer the Docker API from memory instead of a real engine\n(scale tests only)"},
+     "scale tests only: answers the Docker API from memory; runs no\n"
+     "containers. Starts a fake engine on STATE_DIR/hollow.sock (0600)\n"
+     "and uses it instead of --engine"},
+    {"hollow-cpus", 0, FLAG_VALUE, "N", "NCPU the hollow engine reports (default 2)"},
+    {"hollow-memory", 0, FLAG_VALUE, "BYTES|SIZE",
+     "MemTotal the hollow engine reports, e.g. 512MiB (default 2GiB)"},
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
     {"mcast-group", 0, FLAG_VALUE, "ADDR",
      "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},
@@ -67,8 +72,13 @@ const struct swarm_command agent_join_command = {
         "authenticated TCP channel. The engine is never exposed on TCP.\n"
         "\n"
         "Logs one line per member state change. SIGINT or SIGTERM leaves the cluster\n"
-        "gracefully (members list it as left, not failed). Not built yet: the engine\n"
-        "state the relay reports to the manager, and --hollow-engine.",
+        "gracefully (members list it as left, not failed). The engine's containers,\n"
+        "images and info reach the manager over the relay: a snapshot when it connects,\n"
+        "then a change for each event the engine reports (no polling).\n"
+        "\n"
+        "--hollow-engine is for scale tests only: answers the Docker API from memory; runs\n"
+        "no containers. Many agents can then share one machine (each with its own\n"
+        "--state-dir, --name and --bind port) and exercise the real engine code paths.",
     .flags = join_flags,
     .nflags = sizeof(join_flags) / sizeof(join_flags[0]),
     .run = join_run,

@@ -7,6 +7,7 @@
 #include "agent/daemon.h"
 #include "agent/engine_info.h"
 #include "agent/engine_watch.h"
+#include "agent/hollow_engine.h"
 #include "agent/relay_server.h"
 #include "common/log.h"
 #include "crypto/keyfile.h"
@@ -189,9 +190,15 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
         }
         m.nlabels++;
     }
-    /* The engine's own labels (dockerd --label) count too, after ours. */
+    /* The engine's own labels (dockerd --label) count too, after ours; ours win a key both
+     * have (a hollow engine's labels are ours). */
     for (int i = 0; i < ei->nlabels && m.nlabels < META_MAX_LABELS; i++) {
-        if (split_label(ei->labels[i], &m.labels[m.nlabels]) == 0)
+        struct meta_label *l = &m.labels[m.nlabels];
+        bool taken = split_label(ei->labels[i], l) < 0;
+        for (size_t j = 0; j < m.nlabels && !taken; j++)
+            taken = m.labels[j].key.len == l->key.len &&
+                    memcmp(m.labels[j].key.ptr, l->key.ptr, l->key.len) == 0;
+        if (!taken)
             m.nlabels++;
     }
     struct proto_err perr;
@@ -285,6 +292,122 @@ static int relay_address(const struct flagset *f, struct relay_service *rs)
     return 0;
 }
 
+/* ---- --hollow-engine (scale tests only) ------------------------------------------------------
+ * The agent starts an in-process fake engine on STATE_DIR/hollow.sock and uses it as its engine:
+ * engine_info, the watcher and the relay run unchanged against it (agent/hollow_engine.h). */
+
+extern const char *const swarm_version;
+
+/* 1 with --hollow-engine (its options in hc), 0 without, -1 after a usage message. */
+static int hollow_flags(const struct flagset *f, struct hollow_engine_config *hc)
+{
+    const char *cpus = flag(f, "hollow-cpus", NULL), *mem = flag(f, "hollow-memory", NULL);
+    if (!flags_bool(f, "hollow-engine")) {
+        if (cpus || mem)
+            fprintf(stderr, "swarm join: --%s needs --hollow-engine\n",
+                    cpus ? "hollow-cpus" : "hollow-memory");
+        return cpus || mem ? -1 : 0;
+    }
+    if (flag(f, "engine", NULL)) {
+        fprintf(stderr, "swarm join: --engine and --hollow-engine exclude each other\n");
+        return -1;
+    }
+    hc->ncpu = HOLLOW_DEFAULT_CPUS;
+    hc->mem_total = HOLLOW_DEFAULT_MEMORY;
+    if (cpus) {
+        char *end;
+        unsigned long n = strtoul(cpus, &end, 10);
+        if (*cpus < '0' || *cpus > '9' || *end != '\0' || n < 1 || n > 1 << 20) {
+            fprintf(stderr, "swarm join: --hollow-cpus \"%s\": expected 1..1048576\n", cpus);
+            return -1;
+        }
+        hc->ncpu = (int)n;
+    }
+    if (mem && hollow_parse_size(mem, &hc->mem_total) < 0) {
+        fprintf(stderr, "swarm join: --hollow-memory \"%s\": expected bytes or a size like 2GiB\n",
+                mem);
+        return -1;
+    }
+    return 1;
+}
+
+/* The fake engine for this agent: /info Name = --name or the host name, its labels = --label. */
+static struct hollow_engine *hollow_create(const struct flagset *f, const char *dir,
+                                           struct hollow_engine_config *hc, char *url,
+                                           size_t urlsize)
+{
+    char sock[4200], abs[4096], host[PROTO_NAME_MAX + 1] = "hollow", err[512];
+    snprintf(sock, sizeof(sock), "%s/" HOLLOW_SOCKET_NAME, realpath(dir, abs) ? abs : dir);
+    const char *name = flag(f, "name", NULL);
+    if (name == NULL && gethostname(host, sizeof(host)) == 0)
+        host[sizeof(host) - 1] = '\0';
+    const struct flag_value *labels = flags_get(f, "label");
+    hc->socket_path = sock;
+    hc->name = name ? name : host;
+    hc->labels = labels->list;
+    hc->nlabels = labels->count;
+    hc->version = swarm_version;
+    struct hollow_engine *h = hollow_engine_new(hc, err, sizeof(err));
+    if (h == NULL) {
+        fprintf(stderr, "swarm join: --hollow-engine: %s\n", err);
+        return NULL;
+    }
+    snprintf(url, urlsize, "unix://%s", sock);
+    log_warn("agent",
+             "hollow engine on %s: scale tests only: answers the Docker API from memory; runs no "
+             "containers (%d CPUs, %lld MB)",
+             sock, hc->ncpu, (long long)(hc->mem_total >> 20));
+    return h;
+}
+
+struct hollow_fetch {
+    const char *engine;
+    struct engine_info *ei;
+    char *err;
+    size_t errlen;
+};
+
+static int hollow_fetch_info(void *arg)
+{
+    struct hollow_fetch *hf = arg;
+    return engine_info_fetch(hf->engine, ENGINE_TIMEOUT_MS, hf->ei, hf->err, hf->errlen);
+}
+
+/* engine_info_fetch, unchanged; with a hollow engine it is served meanwhile (the daemon's loop
+ * does not exist yet). */
+static int fetch_engine_info(struct hollow_engine *hollow, const char *engine,
+                             struct engine_info *ei, char *err, size_t errlen)
+{
+    struct hollow_fetch hf = {engine, ei, err, errlen};
+    if (hollow == NULL)
+        return hollow_fetch_info(&hf);
+    return hollow_engine_serve_while(hollow, hollow_fetch_info, &hf, err, errlen);
+}
+
+/* On the daemon's loop: the fake engine listens first, then the relay and watcher start;
+ * it closes after them. */
+struct hollow_service {
+    struct hollow_engine *engine;
+    struct relay_service *relay;
+};
+
+static int hollow_service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err,
+                                size_t errlen)
+{
+    struct hollow_service *hs = arg;
+    if (hollow_engine_listen(hs->engine, loop, err, errlen) < 0)
+        return -1;
+    return relay_start(hs->relay, loop, g, err, errlen);
+}
+
+static void hollow_service_stop(void *arg)
+{
+    struct hollow_service *hs = arg;
+    relay_stop(hs->relay);
+    hollow_engine_close(hs->engine, NULL, NULL);
+}
+/* ---- end of --hollow-engine ------------------------------------------------------------------ */
+
 int join_run(const struct flagset *f)
 {
     const char *level = flag(f, "log-level", "info");
@@ -294,10 +417,11 @@ int join_run(const struct flagset *f)
         return SWARM_EXIT_USAGE;
     }
     log_set_level(lv);
-    if (flags_bool(f, "hollow-engine")) {
-        fprintf(stderr, "swarm join: --hollow-engine is not implemented yet\n");
-        return SWARM_EXIT_NOT_IMPLEMENTED;
-    }
+    struct hollow_engine_config hollow_cfg = {0};
+    struct hollow_engine *hollow = NULL;
+    int hollow_on = hollow_flags(f, &hollow_cfg);
+    if (hollow_on < 0)
+        return SWARM_EXIT_USAGE;
     const char *token_text = flag(f, "token", NULL);
     if (token_text == NULL) {
         fprintf(stderr, "swarm join: --token is required (the last line `swarm init` printed)\n"
@@ -346,10 +470,16 @@ int join_run(const struct flagset *f)
     }
 
     const char *engine = flag(f, "engine", "unix:///var/run/docker.sock");
+    char hollow_url[4300];
+    if (hollow_on &&
+        (hollow = hollow_create(f, dir, &hollow_cfg, hollow_url, sizeof(hollow_url))) == NULL)
+        goto out;
+    if (hollow)
+        engine = hollow_url;
     struct engine_info *ei = calloc(1, sizeof(*ei));
     if (ei == NULL)
         goto out;
-    if (engine_info_fetch(engine, ENGINE_TIMEOUT_MS, ei, err, sizeof(err)) < 0) {
+    if (fetch_engine_info(hollow, engine, ei, err, sizeof(err)) < 0) {
         fprintf(stderr, "swarm join: cannot start: %s\n", err);
         free(ei);
         goto out;
@@ -414,10 +544,17 @@ int join_run(const struct flagset *f)
     for (int i = 0; i < seeds->count; i++)
         dc.gossip.seeds[dc.gossip.nseeds++] = seeds->list[i];
     free(ei);
+    struct hollow_service hollow_svc = {hollow, &relay};
+    if (hollow) {
+        dc.start = hollow_service_start;
+        dc.stop = hollow_service_stop;
+        dc.service_arg = &hollow_svc;
+    }
     rc = daemon_run(&dc);
     engine_watch_free(relay.watch);
     relay_server_free(relay.server);
 out:
+    hollow_engine_free(hollow);
     keypair_wipe(&kp);
     token_wipe(&tok);
     keyring_free(kr);
