@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "manager/api_cluster.h"
 #include "manager/api_proxy.h"
+#include "manager/reschedule.h"
 #include "manager/scheduler.h"
 
 #include <sodium.h>
@@ -50,6 +51,7 @@ struct api_routes {
     struct watcher *watchers;
     struct create_ctx *inflight;
     struct sched_config sched;
+    struct reschedule *resched; /* NULL: none */
 };
 
 struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
@@ -411,6 +413,11 @@ struct create_ctx {
     struct sched_request *sreq; /* what it reserves, for the decisions made meanwhile */
 };
 
+void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs)
+{
+    r->resched = rs;
+}
+
 static void create_done(void *arg)
 {
     struct create_ctx *cc = arg;
@@ -439,6 +446,9 @@ static void create_answered(void *arg, struct api_exchange *x, const char *engin
         struct engine *e = cc->r ? engines_find(cc->r->es, engine) : NULL;
         if (id && e)
             engines_note_container(cc->r->es, e, id, cc->name);
+        if (id && cc->r && cc->r->resched &&
+            cc->sreq->reschedule == SCHED_RESCHEDULE_ON_NODE_FAILURE)
+            reschedule_record(cc->r->resched, cc->sreq->swarm_id, cc->name, engine, id, cc->body);
         if (id)
             log_info("api", "container %.12s%s%s created on %s", id, cc->name[0] ? " " : "",
                      cc->name, engine);
@@ -549,6 +559,29 @@ static void containers_create(struct api_routes *r, const struct api_request *re
         return;
     }
     create_placed(r, req, x, cfg, sreq, bare);
+}
+
+struct engine *api_routes_place(struct api_routes *r, json_t *body, const char *name, char *err,
+                                size_t errlen)
+{
+    struct sched_request *sreq = NULL;
+    int status = 500;
+    if (sched_request_from_body(body, name, NULL, &sreq, &status, err, errlen) < 0)
+        return NULL;
+    struct sched_view *v = current_view(r);
+    struct sched_result res;
+    memset(&res, 0, sizeof(res));
+    struct engine *e = NULL;
+    if (v == NULL)
+        snprintf(err, errlen, "out of memory");
+    else if (sched_select(&r->sched, v, sreq, 1, &res) < 0)
+        snprintf(err, errlen, "%s", res.error ? res.error : "no engine fits");
+    else
+        e = v->nodes[res.ranked[0]].user;
+    sched_result_clear(&res);
+    sched_view_free(v);
+    sched_request_free(sreq);
+    return e;
 }
 
 /* Places and forwards a create whose request is ready (takes cfg and sreq). */
@@ -1828,6 +1861,8 @@ void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_
     if (!json_is_object(event))
         return;
     settle_event(r, e, event);
+    if (r->resched)
+        reschedule_event(r->resched, e, event);
     if (r->watchers == NULL)
         return;
     json_t *ev = json_deep_copy(event);

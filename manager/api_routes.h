@@ -53,6 +53,16 @@ void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_
 /* swarm's own event about an engine: "engine_connect", "engine_disconnect". */
 void api_routes_swarm_event(struct api_routes *r, const struct engine *e, const char *action);
 
+/* Rescheduling (manager/reschedule.h): creates with the on-node-failure policy are recorded
+ * there, and engine events reach it. rs may be NULL. */
+struct reschedule;
+void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs);
+
+/* The engine the scheduler chooses now for a create body as sent to an engine (the body is
+ * not changed but for what sched_request_from_body normalises); NULL with err. */
+struct engine *api_routes_place(struct api_routes *r, json_t *body, const char *name, char *err,
+                                size_t errlen);
+
 /* The containers/json entry as the cluster shows it: a new object (caller decrefs) with the
  * names prefixed by the engine's, port IPs 0.0.0.0 replaced by its address, and "Host Down" as
  * status when it is unhealthy. Exposed for tests. */

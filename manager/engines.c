@@ -936,13 +936,25 @@ enum engines_lookup engines_find_container(struct engines *es, const char *ref, 
         if (c)
             match(&n, &fe, &fc, &es->recs[i]->e, c);
     }
-    /* 2. a name, "web" or "/web", on every engine */
+    /* 2. a name, "web" or "/web", on every engine; on several, the one copy on a healthy
+     * engine wins (a container rescheduled off a failed host is named there too) */
     const char *name = ref[0] == '/' ? ref + 1 : ref;
     if (n == 0 && name[0]) {
+        size_t nh = 0;
+        struct engine *he = NULL;
+        json_t *hc = NULL;
         for (size_t i = 0; i < es->n; i++) {
             json_t *c = json_object_get(es->recs[i]->e.by_name, name);
-            if (c)
+            if (c) {
                 match(&n, &fe, &fc, &es->recs[i]->e, c);
+                if (es->recs[i]->e.healthy)
+                    match(&nh, &he, &hc, &es->recs[i]->e, c);
+            }
+        }
+        if (n > 1 && nh == 1) {
+            n = 1;
+            fe = he;
+            fc = hc;
         }
     }
     /* 3. "node/name", node an engine's name or id */

@@ -14,6 +14,7 @@
 #include "manager/api_server.h"
 #include "manager/engines.h"
 #include "manager/init_cmd.h"
+#include "manager/reschedule.h"
 #include "manager/scheduler.h"
 #include "proto/meta.h"
 
@@ -65,6 +66,8 @@ struct manage {
     struct api_server *server;
     struct engines *engines;
     struct api_routes *routes;
+    struct reschedule *resched;
+    const char *state_dir;
     struct keypair kp; /* the manager's relay identity */
     struct gossip_uv *g;
     bool version_dirty;
@@ -391,6 +394,10 @@ static void on_member_event(void *arg, const struct membership_event *ev)
         engines_remove_member(m->engines, ev->member->name);
     else if (ev->kind != MEMBERSHIP_CONFLICT)
         engines_update_member(m->engines, ev->member);
+    if (m->resched && ev->kind == MEMBERSHIP_FAILED)
+        reschedule_node_failed(m->resched, ev->member->name);
+    else if (m->resched && (ev->kind == MEMBERSHIP_ALIVE || ev->kind == MEMBERSHIP_JOIN))
+        reschedule_node_alive(m->resched, ev->member->name);
 }
 
 static void on_engine_event(void *arg, struct engine *e, json_t *event)
@@ -405,6 +412,8 @@ static void on_engine(void *arg, struct engine *e, bool up)
     struct manage *m = arg;
     if (m->routes)
         api_routes_swarm_event(m->routes, e, up ? "engine_connect" : "engine_disconnect");
+    if (m->resched && up)
+        reschedule_engine_up(m->resched, e);
 }
 
 /* ---- the daemon's service hooks ---- */
@@ -417,10 +426,12 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     struct engines_callbacks ecb = {.on_event = on_engine_event, .on_engine = on_engine};
     m->engines = engines_new(loop, &m->kp, &ecb, m);
     m->routes = m->engines ? api_routes_new(loop, m->engines, &m->sched) : NULL;
-    if (m->routes == NULL) {
+    m->resched = m->routes ? reschedule_new(loop, m->engines, m->routes, m->state_dir) : NULL;
+    if (m->resched == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    api_routes_set_reschedule(m->routes, m->resched);
     m->ctx.take = api_routes_take;
     m->ctx.take_arg = m->routes;
     struct api_server_config cfg = {
@@ -435,8 +446,12 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     struct membership *ms = gossip_uv_membership(g);
     for (size_t i = 0; i < membership_count(ms); i++) {
         const struct member *x = membership_member_at(ms, i);
-        if (!x->self)
-            engines_update_member(m->engines, x);
+        if (x->self)
+            continue;
+        engines_update_member(m->engines, x);
+        /* A host that failed while the manager was away. */
+        if (x->state == MEMBER_FAILED)
+            reschedule_node_failed(m->resched, x->name);
     }
     return 0;
 }
@@ -448,6 +463,8 @@ static void service_stop(void *arg)
         api_server_close(m->server, NULL, NULL);
         m->server = NULL;
     }
+    reschedule_free(m->resched);
+    m->resched = NULL;
     api_routes_free(m->routes);
     m->routes = NULL;
     if (m->engines) {
@@ -527,6 +544,7 @@ int manage_run(const struct flagset *f)
         goto out;
     }
     const char *dir = flag(f, "state-dir", INIT_DEFAULT_STATE_DIR);
+    m->state_dir = dir;
     kr = keyring_new();
     if (kr == NULL || load_keys(dir, kr, &kp) < 0)
         goto out;

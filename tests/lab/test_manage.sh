@@ -21,8 +21,10 @@
 #      network, all placed on the engine that holds the network; docker-py: version(), info(),
 #      containers.run/list/logs/remove (python3-docker, installed by tests/deps.sh; also any
 #      other docker-py that python3 on PATH has)
-#   8. kill -9 one agent: within 10 s docker info lists its engine Unhealthy, and its CPUs leave
-#      the sum; its containers show as "Host Down" in ps -a
+#   8. kill -9 host 3 (agent and dockerd): within 10 s docker info lists its engine Unhealthy,
+#      and its CPUs leave the sum; its containers show as "Host Down" in ps -a; the container
+#      marked reschedule:on-node-failure comes back on another engine, the unmarked one does
+#      not; when host 3 returns, the stale copy there is removed and no duplicate remains
 #   9. SIGTERM the manager: it exits 0 and its socket is gone
 set -euo pipefail
 
@@ -325,9 +327,15 @@ EOF
 ok "version(), info(), containers.run/list/logs/remove"
 done
 
-step "kill -9 agent 3"
+step "kill -9 host 3 (agent and engine): its marked container is rescheduled, the other is not"
+"${D[@]}" run -d --name resched -e reschedule:on-node-failure -e 'constraint:node==~h3' "$IMG" \
+    sleep 300 >/dev/null || fail "docker run -e reschedule:on-node-failure"
+"${D[@]}" run -d --name stay3 -e constraint:node==h3 "$IMG" sleep 300 >/dev/null
+[[ $(on_engine resched) == h3 && $(on_engine stay3) == h3 ]] || fail "not placed on h3"
+old_id=$("${D[@]}" inspect --format '{{.Id}}' resched)
 cpus12=$(engine_sum NCPU 1 2)
 kill -KILL "${AGENT_PID[3]}"
+lab_kill 3
 unhealthy() { [[ $(status_of h3) == Unhealthy ]]; }
 wait_for 10 "docker info lists h3 Unhealthy" unhealthy
 ok "h3 Unhealthy after ${WAITED_MS} ms"
@@ -340,6 +348,35 @@ if "${D[@]}" ps --format '{{.Names}}' | grep -q '^h3/'; then fail "docker ps (wi
 [[ $("${D[@]}" info --format '{{.NCPU}}') == "$cpus12" ]] ||
     fail "NCPU should be $cpus12 without h3"
 ok "still 3 nodes listed; CPUs now $cpus12 (h1 + h2)"
+moved() {
+    local n
+    n=$("${D[@]}" ps --filter name=resched --format '{{.Names}}' 2>/dev/null)
+    [[ $n == h1/resched || $n == h2/resched ]]
+}
+wait_for 30 "resched recreated and running on h1 or h2" moved
+ok "resched runs on $(on_engine resched) $((WAITED_MS / 1000)) s after h3 was suspected"
+[[ $("${D[@]}" inspect --format '{{.Id}}' resched) != "$old_id" ]] || fail "resched kept its id"
+[[ $("${D[@]}" inspect --format '{{.Config.Labels}}' resched) == *com.docker.swarm.id* ]] ||
+    fail "the new copy lost its swarm id"
+if "${D[@]}" ps -a --format '{{.Names}}' | grep -Eq '^h[12]/stay3$'; then
+    fail "stay3 (not marked) was rescheduled"
+fi
+ok "stay3, not marked, stays on h3 (Host Down)"
+
+step "host 3 comes back: the stale copy there is removed, no duplicate"
+lab_start 3 >/dev/null
+lab_spawn 3 "$LAB_DIR/agent3b.log" "$SWARM" join --token "$TOKEN" \
+    --state-dir "$LAB_DIR/a3" --engine "unix://$(lab_sock 3)" --name agent3
+AGENT_PID[3]=$LAB_SPAWNED_PID
+healthy3() { [[ $(status_of h3) == Healthy ]]; }
+wait_for 30 "h3 Healthy again" healthy3
+no_stale() { ! lab_docker 3 ps -a --format '{{.Names}}' | grep -qx resched; }
+wait_for 15 "the stale resched removed from h3" no_stale
+[[ $("${D[@]}" ps -a --filter name=resched --format '{{.Names}}' | wc -l) == 1 ]] ||
+    fail "resched is listed more than once: $("${D[@]}" ps -a --filter name=resched --format '{{.Names}}')"
+lab_docker 3 ps -a --format '{{.Names}}' | grep -qx stay3 || fail "stay3 is gone from h3"
+"${D[@]}" rm -f resched stay3 >/dev/null
+ok "h3 Healthy; its stale resched removed after ${WAITED_MS} ms; one resched in the cluster"
 
 step "SIGTERM the manager"
 kill -TERM "$MGR_PID"
