@@ -19,6 +19,7 @@ static void node_free(struct api_node *n)
     free(n->addr);
     free(n->labels);
     free(n->api_version);
+    free(n->server_version);
 }
 
 void api_cluster_free(struct api_cluster *c)
@@ -129,7 +130,11 @@ int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
     n->addr = strdup(m->addr);
     n->labels = format_labels(meta);
     n->api_version = dup_view(meta->api_version);
-    if (!n->name || !n->member || !n->id || !n->addr || !n->labels || !n->api_version) {
+    n->server_version = strdup(m->server_version && m->server_version[0] ? m->server_version
+                               : n->api_version                          ? n->api_version
+                                                                         : "");
+    if (!n->name || !n->member || !n->id || !n->addr || !n->labels || !n->api_version ||
+        !n->server_version) {
         node_free(n);
         return -1;
     }
@@ -137,6 +142,13 @@ int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
     n->cpus = meta->cpus;
     n->memory = meta->memory;
     n->updated_at = m->updated_at;
+    n->containers = m->containers;
+    n->running = m->running;
+    n->paused = m->paused;
+    n->stopped = m->stopped;
+    n->images = m->images;
+    n->reserved_mcpus = m->reserved_mcpus;
+    n->reserved_memory = m->reserved_memory;
     c->n++;
     return 0;
 }

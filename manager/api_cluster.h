@@ -1,8 +1,8 @@
 /*
  * api_cluster — the cluster as the Docker API describes it: one record per engine, built from a
- * gossip member and its metadata (proto/meta.h) each time a request needs it. Until the relay
- * brings each engine's state, a record holds only what gossip carries: identity, size,
- * platform, labels, health.
+ * gossip member and its metadata (proto/meta.h) each time a request needs it: identity, size,
+ * platform, labels, health; plus the counts the engine's state over the relay gives
+ * (containers by state, images, reservations, server version) once it has arrived.
  *
  * Ownership: struct api_cluster is the caller's (api_cluster_init / api_cluster_free); every
  * string in it is owned by it. api_cluster_add copies what it is given.
@@ -32,6 +32,11 @@ struct api_node {
     uint32_t cpus;
     uint64_t memory;    /* bytes */
     int64_t updated_at; /* unix seconds: when the manager last saw the member change state */
+    /* From the engine's state over the relay (zeros before its first snapshot): */
+    uint32_t containers, running, paused, stopped, images;
+    int64_t reserved_mcpus;  /* milli-CPUs reserved by its containers */
+    int64_t reserved_memory; /* bytes reserved by its containers */
+    char *server_version;    /* the engine's /info ServerVersion, else its API version */
 };
 
 struct api_cluster {
@@ -46,6 +51,10 @@ struct api_member_in {
     bool healthy;
     int64_t updated_at;
     const struct meta *meta;
+    /* The engine's state, when the relay brought it (else all zero / NULL). */
+    uint32_t containers, running, paused, stopped, images;
+    int64_t reserved_mcpus, reserved_memory;
+    const char *server_version;
 };
 
 void api_cluster_init(struct api_cluster *c);

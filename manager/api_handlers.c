@@ -4,8 +4,8 @@
  * /info describes the cluster as one engine, as classic Swarm did (reference/classic-swarm.md
  * §3): sums of the engines' CPUs and memory, the manager host's name and platform, and the
  * per-node listing in SystemStatus that `docker info` prints and classic users' scripts parse.
- * Containers and images are 0 for now: engine state reaches the manager through the relay
- * (STATE frames), which is not wired in yet; until then the per-node counts are 0 too.
+ * Containers and images are the engines' (healthy ones only in the sums, as classic Swarm), from
+ * the state each agent pushes over the relay; an engine whose state has not arrived counts 0.
  */
 #include "manager/api_handlers.h"
 
@@ -113,18 +113,30 @@ static json_t *system_status(const struct api_context *ctx, const struct api_clu
         bad |= status_pair(s, "  └ ID", n->id);
         bad |= status_pair(s, "  └ Status", n->healthy ? "Healthy" : "Unhealthy");
         /* Classic Swarm gave the breakdown only for healthy nodes. */
-        bad |= status_pair(s, "  └ Containers",
-                           n->healthy ? "0 (0 Running, 0 Paused, 0 Stopped)" : "0");
-        snprintf(buf, sizeof(buf), "0 / %" PRIu32, n->cpus);
+        if (n->healthy)
+            snprintf(buf, sizeof(buf),
+                     "%" PRIu32 " (%" PRIu32 " Running, %" PRIu32 " Paused, %" PRIu32 " Stopped)",
+                     n->containers, n->running, n->paused, n->stopped);
+        else
+            snprintf(buf, sizeof(buf), "%" PRIu32, n->containers);
+        bad |= status_pair(s, "  └ Containers", buf);
+        /* Whole CPUs as classic printed them, a fraction when one is reserved. */
+        if (n->reserved_mcpus % 1000)
+            snprintf(buf, sizeof(buf), "%.2f / %" PRIu32, (double)n->reserved_mcpus / 1000.0,
+                     n->cpus);
+        else
+            snprintf(buf, sizeof(buf), "%" PRId64 " / %" PRIu32, n->reserved_mcpus / 1000, n->cpus);
         bad |= status_pair(s, "  └ Reserved CPUs", buf);
-        char total[32];
+        char total[32], used[32];
         api_bytes_size(n->memory, total, sizeof(total));
-        snprintf(buf, sizeof(buf), "0 B / %s", total);
+        api_bytes_size(n->reserved_memory > 0 ? (uint64_t)n->reserved_memory : 0, used,
+                       sizeof(used));
+        snprintf(buf, sizeof(buf), "%s / %s", used, total);
         bad |= status_pair(s, "  └ Reserved Memory", buf);
         bad |= status_pair(s, "  └ Labels", n->labels);
         rfc3339(n->updated_at, buf, sizeof(buf));
         bad |= status_pair(s, "  └ UpdatedAt", buf);
-        bad |= status_pair(s, "  └ ServerVersion", n->api_version);
+        bad |= status_pair(s, "  └ ServerVersion", n->server_version);
     }
     if (bad) {
         json_decref(s);
@@ -146,11 +158,17 @@ void api_handle_info(const struct api_context *ctx, const struct api_request *re
     }
     api_cluster_sort(&c);
     uint64_t ncpu = 0, mem = 0;
+    json_int_t containers = 0, running = 0, paused = 0, stopped = 0, images = 0;
     for (size_t i = 0; i < c.n; i++) {
         if (!c.nodes[i].healthy)
             continue;
         ncpu += c.nodes[i].cpus;
         mem += c.nodes[i].memory;
+        containers += c.nodes[i].containers;
+        running += c.nodes[i].running;
+        paused += c.nodes[i].paused;
+        stopped += c.nodes[i].stopped;
+        images += c.nodes[i].images;
     }
     char version[64];
     snprintf(version, sizeof(version), "swarm/%s", nz(ctx->version));
@@ -161,17 +179,18 @@ void api_handle_info(const struct api_context *ctx, const struct api_request *re
         return;
     }
     json_t *info = json_pack(
-        "{s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:n, s:o, s:{s:[], s:[], s:n, s:[]}, s:I, s:I, s:s, "
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:n, s:o, s:{s:[], s:[], s:n, s:[]}, s:I, s:I, s:s, "
         "s:[], s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:b, "
         "s:{s:s, s:s, s:s, s:b, s:s, s:n}, s:[], s:n}",
-        "ID", nz(ctx->host.id), "Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
-        "ContainersStopped", 0, "Images", 0, "Driver", "", "DriverStatus", "SystemStatus", status,
-        "Plugins", "Volume", "Network", "Authorization", "Log", "NCPU", (json_int_t)ncpu,
-        "MemTotal", (json_int_t)mem, "Name", nz(ctx->host.name), "Labels", "ExperimentalBuild", 0,
-        "ServerVersion", version, "OperatingSystem", nz(ctx->host.os), "OSType", "linux",
-        "Architecture", nz(ctx->host.arch), "KernelVersion", nz(ctx->host.kernel),
-        "NEventsListener", 0, "Debug", 0, "DockerRootDir", "", "LiveRestoreEnabled", 0, "Swarm",
-        "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive", "ControlAvailable", 0, "Error",
-        "", "RemoteManagers", "SecurityOptions", "Warnings");
+        "ID", nz(ctx->host.id), "Containers", containers, "ContainersRunning", running,
+        "ContainersPaused", paused, "ContainersStopped", stopped, "Images", images, "Driver", "",
+        "DriverStatus", "SystemStatus", status, "Plugins", "Volume", "Network", "Authorization",
+        "Log", "NCPU", (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", nz(ctx->host.name),
+        "Labels", "ExperimentalBuild", 0, "ServerVersion", version, "OperatingSystem",
+        nz(ctx->host.os), "OSType", "linux", "Architecture", nz(ctx->host.arch), "KernelVersion",
+        nz(ctx->host.kernel), "NEventsListener", 0, "Debug", 0, "DockerRootDir", "",
+        "LiveRestoreEnabled", 0, "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState",
+        "inactive", "ControlAvailable", 0, "Error", "", "RemoteManagers", "SecurityOptions",
+        "Warnings");
     respond_json(resp, info);
 }

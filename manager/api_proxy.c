@@ -204,15 +204,17 @@ static void buffered_answer(struct proxy *p)
     }
     struct api_exchange *x = p->x;
     p->x = NULL;
-    if (p->s)
-        relay_stream_close(p->s);
+    /* The client first, the stream's close after: the close is not on the client's path. */
     if (p->detached && !p->answered) {
         p->answered = true;
         p->o.on_response(p->o.arg, NULL, p->engine, (int)p->parser.status_code, p->content_type,
                          p->body ? p->body : "", p->body_len);
-    } else if (x)
+    } else if (x) {
         p->o.on_response(p->o.arg, x, p->engine, (int)p->parser.status_code, p->content_type,
                          p->body ? p->body : "", p->body_len);
+    }
+    if (p->s)
+        relay_stream_close(p->s);
 }
 
 /* ---- the two directions of an upgraded stream ---- */

@@ -322,6 +322,32 @@ static int listed_agent(const struct member *x, struct meta *meta)
     return 0;
 }
 
+/* What the engine's state says: containers by state, images, reservations, version. */
+static void engine_counts(const struct engine *e, struct api_member_in *in)
+{
+    size_t i;
+    json_t *c;
+    int64_t ncpu = (int64_t)json_integer_value(json_object_get(e->info, "NCPU"));
+    json_array_foreach(e->containers, i, c)
+    {
+        const char *state = json_string_value(json_object_get(c, "State"));
+        in->containers++;
+        if (state && strcmp(state, "running") == 0)
+            in->running++;
+        else if (state && strcmp(state, "paused") == 0)
+            in->paused++;
+        else
+            in->stopped++;
+        json_t *hc = json_object_get(c, "HostConfig");
+        in->reserved_memory += (int64_t)json_integer_value(json_object_get(hc, "Memory"));
+        in->reserved_mcpus += sched_mcpus_from_engine(
+            (int64_t)json_integer_value(json_object_get(hc, "CpuShares")),
+            (int64_t)json_integer_value(json_object_get(hc, "NanoCpus")), ncpu);
+    }
+    in->images = (uint32_t)json_array_size(e->images);
+    in->server_version = json_string_value(json_object_get(e->info, "ServerVersion"));
+}
+
 static int snapshot(void *arg, struct api_cluster *out)
 {
     struct manage *m = arg;
@@ -347,6 +373,9 @@ static int snapshot(void *arg, struct api_cluster *out)
             .updated_at = wall - (int64_t)(ago / 1000),
             .meta = meta,
         };
+        struct engine *e = m->engines ? engines_find(m->engines, x->name) : NULL;
+        if (e)
+            engine_counts(e, &in);
         if (api_cluster_add(out, &in) < 0) {
             free(meta);
             return -1;

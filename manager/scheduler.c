@@ -1801,6 +1801,7 @@ static int rank(struct decision *d, size_t *cand, size_t n, size_t want, struct 
         return -2;
     struct weighed best = {0};
     size_t kept = 0;
+    uint64_t ties = 0; /* nodes equal to best but for their index (reservoir sampling) */
     for (size_t i = 0; i < n; i++) {
         const struct sched_node *node = &d->v->nodes[cand[i]];
         int64_t total_mem = node->memory + pct_of(node->memory, pct);
@@ -1816,10 +1817,24 @@ static int rank(struct decision *d, size_t *cand, size_t n, size_t want, struct 
             continue;
         struct weighed x = {cpu_score + mem_score + factor * node->health, node->ncontainers,
                             cand[i]};
-        if (w)
+        if (w) {
             w[kept] = x;
-        else if (kept == 0 || cmp(&x, &best) < 0)
-            best = x;
+        } else if (kept == 0 || cmp(&x, &best) < 0) {
+            /* x sorts first; if only its index put it there, it ties with best */
+            bool tie = kept > 0 && x.weight == best.weight && x.containers == best.containers;
+            if (tie && c->random) {
+                ties++;
+                if (c->random(c->random_arg) % ties == 0)
+                    best = x;
+            } else {
+                best = x;
+                ties = 1;
+            }
+        } else if (c->random && x.weight == best.weight && x.containers == best.containers) {
+            ties++;
+            if (c->random(c->random_arg) % ties == 0)
+                best = x;
+        }
         kept++;
     }
     if (kept == 0) {

@@ -38,7 +38,8 @@ static int snapshot_cb(void *arg, struct api_cluster *out)
         .nlabels = 1,
         .labels = {{proto_str_c("zone"), proto_str_c("a")}},
     };
-    struct api_member_in in = {"h1", "10.0.0.1:7946", true, 0, &m};
+    struct api_member_in in = {
+        .member = "h1", .addr = "10.0.0.1:7946", .healthy = true, .meta = &m};
     if (api_cluster_add(out, &in) < 0)
         return -1;
     in.healthy = false;

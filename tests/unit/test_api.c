@@ -52,15 +52,36 @@ static int fake_snapshot(void *arg, struct api_cluster *out)
     m.nlabels = 2;
     m.labels[0] = (struct meta_label){proto_str_c("zone"), proto_str_c("attic")};
     m.labels[1] = (struct meta_label){proto_str_c("disk"), proto_str_c("ssd")};
-    struct api_member_in in = {"agent-10", "10.0.0.10:7946", true, UPDATED_AT, &m};
+    /* h10's state came over the relay: counts, reservations, its engine's version. */
+    struct api_member_in in = {.member = "agent-10",
+                               .addr = "10.0.0.10:7946",
+                               .healthy = true,
+                               .updated_at = UPDATED_AT,
+                               .meta = &m,
+                               .containers = 5,
+                               .running = 3,
+                               .paused = 1,
+                               .stopped = 1,
+                               .images = 2,
+                               .reserved_mcpus = 1500,
+                               .reserved_memory = 512 * 1024 * 1024,
+                               .server_version = "20.10.24+dfsg1"};
     if (api_cluster_add(out, &in) < 0)
         return -1;
     fake_meta(&m, "ID2", "h2", 2, 1073741824ULL, "1.40");
-    in = (struct api_member_in){"agent-2", "10.0.0.2:7946", false, UPDATED_AT + 60, &m};
+    in = (struct api_member_in){.member = "agent-2",
+                                .addr = "10.0.0.2:7946",
+                                .updated_at = UPDATED_AT + 60,
+                                .meta = &m,
+                                .containers = 7}; /* unhealthy: not in the sums */
     if (api_cluster_add(out, &in) < 0)
         return -1;
     fake_meta(&m, "ID1", "", 8, 8 * 1073741824ULL, "1.41");
-    in = (struct api_member_in){"h1", "10.0.0.1:7946", true, UPDATED_AT, &m};
+    in = (struct api_member_in){.member = "h1",
+                                .addr = "10.0.0.1:7946",
+                                .healthy = true,
+                                .updated_at = UPDATED_AT,
+                                .meta = &m};
     return api_cluster_add(out, &in);
 }
 
@@ -448,8 +469,11 @@ static void test_info(void)
         CHECK_STR(json_string_value(json_object_get(info, "OSType")), "linux");
         CHECK_STR(json_string_value(json_object_get(info, "Architecture")), "x86_64");
         CHECK_STR(json_string_value(json_object_get(info, "KernelVersion")), "6.1.0-13-amd64");
-        CHECK_INT(json_integer_value(json_object_get(info, "Containers")), 0);
-        CHECK_INT(json_integer_value(json_object_get(info, "Images")), 0);
+        CHECK_INT(json_integer_value(json_object_get(info, "Containers")), 5);
+        CHECK_INT(json_integer_value(json_object_get(info, "ContainersRunning")), 3);
+        CHECK_INT(json_integer_value(json_object_get(info, "ContainersPaused")), 1);
+        CHECK_INT(json_integer_value(json_object_get(info, "ContainersStopped")), 1);
+        CHECK_INT(json_integer_value(json_object_get(info, "Images")), 2);
         CHECK_STR(
             json_string_value(json_object_get(json_object_get(info, "Swarm"), "LocalNodeState")),
             "inactive");
@@ -464,17 +488,19 @@ static void test_info(void)
                   "GNU/Linux 12 (bookworm)\"],[\"  └ UpdatedAt\",\"2026-11-25T16:20:00Z\"],"
                   "[\"  └ ServerVersion\",\"1.41\"],"
                   "[\" h2\",\"10.0.0.2:7946\"],[\"  └ ID\",\"ID2\"],[\"  └ Status\","
-                  "\"Unhealthy\"],[\"  └ Containers\",\"0\"],[\"  └ Reserved CPUs\",\"0 / 2\"],"
+                  "\"Unhealthy\"],[\"  └ Containers\",\"7\"],[\"  └ Reserved CPUs\",\"0 / 2\"],"
                   "[\"  └ Reserved Memory\",\"0 B / 1 GiB\"],"
                   "[\"  └ Labels\",\"kernelversion=6.1.0-13-amd64, operatingsystem=Debian "
                   "GNU/Linux 12 (bookworm)\"],[\"  └ UpdatedAt\",\"2026-11-25T16:21:00Z\"],"
                   "[\"  └ ServerVersion\",\"1.40\"],"
                   "[\" h10\",\"10.0.0.10:7946\"],[\"  └ ID\",\"ID10\"],[\"  └ Status\","
-                  "\"Healthy\"],[\"  └ Containers\",\"0 (0 Running, 0 Paused, 0 Stopped)\"],"
-                  "[\"  └ Reserved CPUs\",\"0 / 4\"],[\"  └ Reserved Memory\",\"0 B / 2.05 GiB\"],"
+                  "\"Healthy\"],[\"  └ Containers\",\"5 (3 Running, 1 Paused, 1 Stopped)\"],"
+                  "[\"  └ Reserved CPUs\",\"1.50 / 4\"],"
+                  "[\"  └ Reserved Memory\",\"512 MiB / 2.05 GiB\"],"
                   "[\"  └ Labels\",\"disk=ssd, kernelversion=6.1.0-13-amd64, "
                   "operatingsystem=Debian GNU/Linux 12 (bookworm), zone=attic\"],"
-                  "[\"  └ UpdatedAt\",\"2026-11-25T16:20:00Z\"],[\"  └ ServerVersion\",\"1.41\"]]");
+                  "[\"  └ UpdatedAt\",\"2026-11-25T16:20:00Z\"],"
+                  "[\"  └ ServerVersion\",\"20.10.24+dfsg1\"]]");
         free(status);
         json_decref(info);
     }
