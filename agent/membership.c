@@ -14,10 +14,15 @@
  * — pings, acks, ping-reqs — plus a gossip round to `gossip_nodes` random members every gossip
  * interval, and at once (at most every EAGER_GOSSIP_MS) when news is queued. Each is sent
  * retransmit_mult * ceil(log10(n + 1)) times, least-sent first. A periodic push-pull (full state
- * over TCP, done by the caller) with one random member repairs whatever gossip missed; a push-pull
- * with a random *failed* member every reconnect interval heals a partition once it is gone (as
- * serf's reconnect does; plain SWIM never talks to a member it declared dead, so two halves of a
- * healed partition would stay apart).
+ * over TCP, done by the caller) with one random member repairs whatever gossip missed; its period
+ * grows with log2 n past 32 members, as memberlist's does (membership.h), so that each node's
+ * share of that traffic grows as n / log n, not n. One extra push-pull, 1-2 s (jittered) after we
+ * first hear of another member, gives a newcomer a second full view: its seed's may have been
+ * partial (the seed was joining too), and the news it missed has often been gossiped out already,
+ * so it would otherwise wait a whole period, minutes in a large cluster. A push-pull with a random
+ * *failed* member every reconnect interval heals a partition once it is gone (as serf's reconnect
+ * does; plain SWIM never talks to a member it declared dead, so two halves of a healed partition
+ * would stay apart).
  *
  * Lifeguard, three changes:
  *  - Local health awareness: a member that misses acks and nacks it should have had is probably
@@ -43,6 +48,17 @@
  *    are retried by the reconnect push-pull.
  *  - Leave is its own message (not dead-from-self), so "left" is never shown as "failed".
  *
+ * Scale: every node lists every member, so the cluster holds n^2 records; the work per update
+ * must not grow with n. A member costs a node ~110 bytes: its 80-byte record, its name (packed
+ * in shared chunks), a hash slot and a probe-order slot. The broadcast queue holds 40-byte
+ * references to members, not copies (the message is encoded from the record when a datagram is
+ * built), kept in the order they go out: queuing and using up an update cost O(1), replacing
+ * one O(log q) plus a shift; a datagram reads the first updates that fit, stops once nothing
+ * queued is small enough for the space left, and moves those it carried on at about O(1) each.
+ * The queue's memory shrinks as it drains. Timers that would scan every member (suspicion expiry,
+ * reaping) keep a lower bound of their next deadline and scan only once it passes; random picks
+ * draw members at random rather than scan the table.
+ *
  * Everything is driven by now_ms arguments; there is no clock here.
  */
 #include "agent/membership.h"
@@ -54,27 +70,72 @@
 
 #define PENDING_MAX 64    /* ack handlers in flight (own probe + ping-req relays) */
 #define SUSPICION_K_MAX 8 /* confirmations tracked per suspicion */
-#define BCAST_MAX 4096    /* queued updates; the oldest most-sent one goes first */
+#define BCAST_MAX 4096    /* queued updates; when full, the most-sent, oldest one is dropped */
+#define BCAST_MIN_CAP 16  /* the queue's array never shrinks below this many entries */
+/* The queue counts its entries by encoded size, to know when nothing queued can fit what is
+ * left of a datagram. Every update encodes to less than this (alive with the largest name,
+ * address and metadata: 612 bytes); a larger one would count in the last bucket. */
+#define BCAST_SIZES 640
+#define NAME_CHUNK_MAX 4096 /* member names are stored in chunks of up to this many bytes */
 #define CONFLICT_REPORT_MS 30000
 #define REAP_CHECK_MS 1000
 /* News is gossiped at once (not at the next gossip interval), but no more than one round per
  * EAGER_GOSSIP_MS: a burst of changes spreads in a few hops of network latency. */
 #define EAGER_GOSSIP_MS 20
+/* The first time we hear of another member, one extra push-pull follows after JOIN_SYNC_MS plus
+ * up to as much again of jitter (see the top of this file). */
+#define JOIN_SYNC_MS 1000
 
 struct suspicion {
     uint64_t start_ms, min_ms, max_ms, deadline_ms;
     uint32_t k, n;
     char confirmers[SUSPICION_K_MAX][PROTO_NAME_MAX + 1];
+    char from[PROTO_NAME_MAX + 1]; /* the source the queued suspect update names */
 };
 
-/* A queued update. msg's views point into name/from/meta below. */
+/*
+ * A queued update: a reference to the member it is about and the kind of message. The message
+ * itself is encoded from the member's record when a datagram is built: every change to a
+ * record queues a new update about it (replacing this one), so the record always says what the
+ * update said. Updates sit in slots, membership.bq[0..bq_len), dense (a removal moves the last
+ * slot into the hole) and stable otherwise, so that a member can point at its own.
+ */
 struct bcast {
-    struct gossip_msg msg;
-    char name[PROTO_NAME_MAX + 1];
-    char from[PROTO_NAME_MAX + 1];
-    uint8_t *meta;
-    uint32_t transmits;
-    uint64_t id; /* insertion order: newer first among equals */
+    uint64_t id;        /* queue order: higher is newer */
+    uint32_t member;    /* index in membership.members */
+    uint32_t transmits; /* datagrams that carried it */
+    uint16_t size;      /* encoded size (gossip_msg_size); fixed while queued */
+    uint8_t type;       /* enum gossip_type: alive, suspect, dead or leave */
+};
+
+/*
+ * The order updates go out in: least-sent first, newest first among equals. Updates carried t
+ * times so far form tier t, a ring buffer of keys sorted newest first (membership.tiers[t]),
+ * so that the order is tier 0 front to back, then tier 1, and so on; the most-sent, oldest
+ * update is the back of the highest tier. A new update goes in front of tier 0; a datagram
+ * reads keys from there on (the key carries what the packing needs), and the updates it
+ * carried leave their tier and go in front of the next one (newer than almost all there, so
+ * this costs about the number carried); a replaced update is found by binary search.
+ */
+_Static_assert(BCAST_MAX <= 65536, "queue keys hold slot numbers in 16 bits");
+struct bcast_key {
+    uint64_t id;
+    uint16_t slot; /* index in membership.bq (< BCAST_MAX) */
+    uint16_t size; /* bq[slot].size */
+};
+
+struct bcast_tier {
+    struct bcast_key *k;
+    uint32_t head, len, cap; /* cap: 0 or a power of two */
+};
+
+/* Member names are packed into chunks (a name never spans two) rather than one malloc block
+ * each: ~10 bytes for a short name instead of 32. Reaped names stay behind as garbage until it
+ * outweighs the live names; then reap() copies the live ones into one fresh chunk. */
+struct name_chunk {
+    struct name_chunk *next;
+    size_t used, cap;
+    char data[];
 };
 
 enum pending_kind { PENDING_FREE = 0, PENDING_PROBE, PENDING_RELAY };
@@ -104,28 +165,44 @@ struct membership {
     uint64_t rng;
     char self_name[PROTO_NAME_MAX + 1];
 
+    /* The members; ourselves at index 0 (added first, never reaped, and reaping keeps the
+     * order). Indices change only when reap() compacts the array. */
     struct member *members;
     size_t count, cap;
     uint32_t *slots; /* name hash → index + 1; 0 = empty */
     size_t nslots;
     uint32_t *order; /* probe order: member indices */
     size_t order_len, probe_pos;
-    size_t nsuspect; /* members in MEMBER_SUSPECT */
+    size_t nstate[MEMBER_LEFT + 1]; /* members in each state */
+    struct name_chunk *names;       /* where member names live; the newest chunk first */
+    size_t names_live, names_dead;  /* bytes of names in use, and of reaped ones */
+    /* Lower bounds, so that timers do not scan every member: no suspicion expires before
+     * suspect_due, no failed or left member is due to be reaped before reap_due. Each is exact
+     * after the scan that passes it. */
+    uint64_t suspect_due, reap_due;
 
     struct probe probe;
     struct pending pending[PENDING_MAX];
+    size_t nrelays; /* pending[] entries of kind PENDING_RELAY: timers scan them only if any */
     uint32_t seq;
     unsigned awareness;
     bool left;
 
+    /* The broadcast queue: slots (struct bcast) and their order (struct bcast_key). Each
+     * member with a queued update points at its slot (member.bcast). */
     struct bcast *bq;
-    size_t bq_len, bq_cap; /* grows to BCAST_MAX */
+    size_t bq_len, bq_cap; /* grows to BCAST_MAX, shrinks as it drains */
+    struct bcast_tier *tiers;
+    size_t ntiers;
     uint64_t bq_id;
-    struct bcast **bq_sorted;
-    struct gossip_msg *tx_updates;
-    uint8_t *tx_included;
+    uint16_t *bq_sizes;    /* [BCAST_SIZES]: queued entries by encoded size */
+    size_t bq_min_size;    /* the smallest size counted there; BCAST_SIZES when empty */
+    struct gossip_msg *tx; /* one datagram's updates, built from the queue when sending */
+    size_t tx_cap;
 
     uint64_t next_probe, next_gossip, next_pushpull, next_reconnect, next_reap;
+    uint64_t next_join_sync; /* UINT64_MAX: not armed, or done */
+    bool join_sync_armed;
     uint64_t last_gossip;
 
     struct membership_stats st;
@@ -169,13 +246,18 @@ const char *member_state_name(enum member_state s)
     return "unknown";
 }
 
-/* splitmix64: small, fast, good enough for shuffles and peer choice. */
-static uint64_t rnd(struct membership *m)
+/* splitmix64's output function. */
+static uint64_t mix64(uint64_t z)
 {
-    uint64_t z = (m->rng += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* splitmix64: small, fast, good enough for shuffles and peer choice. */
+static uint64_t rnd(struct membership *m)
+{
+    return mix64(m->rng += 0x9e3779b97f4a7c15ULL);
 }
 
 static size_t rnd_below(struct membership *m, size_t n)
@@ -201,7 +283,7 @@ static struct member *find(const struct membership *m, const char *name, size_t 
         if (s == 0)
             return NULL;
         struct member *x = &m->members[s - 1];
-        if (strlen(x->name) == len && memcmp(x->name, name, len) == 0)
+        if (x->name_len == len && memcmp(x->name, name, len) == 0)
             return x;
     }
 }
@@ -213,7 +295,7 @@ static struct member *find_str(const struct membership *m, struct proto_str s)
 
 static struct member *self(const struct membership *m)
 {
-    return find(m, m->self_name, strlen(m->self_name));
+    return &m->members[0];
 }
 
 static int rehash(struct membership *m, size_t want)
@@ -228,8 +310,8 @@ static int rehash(struct membership *m, size_t want)
     m->slots = slots;
     m->nslots = n;
     for (size_t i = 0; i < m->count; i++) {
-        const char *name = m->members[i].name;
-        size_t j = hash_name(name, strlen(name)) & (n - 1);
+        const struct member *x = &m->members[i];
+        size_t j = hash_name(x->name, x->name_len) & (n - 1);
         while (slots[j] != 0)
             j = (j + 1) & (n - 1);
         slots[j] = (uint32_t)i + 1;
@@ -237,12 +319,66 @@ static int rehash(struct membership *m, size_t want)
     return 0;
 }
 
+/* A copy of name[0..len) with a NUL, in the newest name chunk (a new one when it is full:
+ * twice the last one's size, up to NAME_CHUNK_MAX). */
+static char *name_store(struct membership *m, const char *name, size_t len)
+{
+    struct name_chunk *c = m->names;
+    if (c == NULL || c->cap - c->used < len + 1) {
+        size_t cap = c == NULL ? 256 : c->cap >= NAME_CHUNK_MAX / 2 ? NAME_CHUNK_MAX : c->cap * 2;
+        if (cap < len + 1)
+            cap = len + 1;
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL)
+            return NULL;
+        c->next = m->names;
+        c->used = 0;
+        c->cap = cap;
+        m->names = c;
+    }
+    char *p = c->data + c->used;
+    memcpy(p, name, len);
+    p[len] = '\0';
+    c->used += len + 1;
+    m->names_live += len + 1;
+    return p;
+}
+
+static void names_free(struct name_chunk *c)
+{
+    while (c) {
+        struct name_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
+/* Once reaped names outweigh live ones: copies the live names into one chunk of their exact
+ * size and frees the old chunks (the next name starts a new chunk). */
+static void names_compact(struct membership *m)
+{
+    if (m->names_dead <= m->names_live)
+        return;
+    struct name_chunk *c = malloc(sizeof(*c) + m->names_live);
+    if (c == NULL)
+        return;
+    c->next = NULL;
+    c->used = 0;
+    c->cap = m->names_live;
+    for (size_t i = 0; i < m->count; i++) {
+        struct member *x = &m->members[i];
+        memcpy(c->data + c->used, x->name, (size_t)x->name_len + 1);
+        x->name = c->data + c->used;
+        c->used += (size_t)x->name_len + 1;
+    }
+    names_free(m->names);
+    m->names = c;
+    m->names_dead = 0;
+}
+
 static size_t alive_count(const struct membership *m)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < m->count; i++)
-        n += m->members[i].state == MEMBER_ALIVE || m->members[i].state == MEMBER_SUSPECT;
-    return n;
+    return m->nstate[MEMBER_ALIVE] + m->nstate[MEMBER_SUSPECT];
 }
 
 static void emit(struct membership *m, enum membership_event_kind kind, const struct member *x,
@@ -258,17 +394,20 @@ static void emit(struct membership *m, enum membership_event_kind kind, const st
 
 static void set_state(struct membership *m, struct member *x, enum member_state s, uint64_t now)
 {
-    if (x->state == MEMBER_SUSPECT && s != MEMBER_SUSPECT)
-        m->nsuspect--;
-    if (x->state != MEMBER_SUSPECT && s == MEMBER_SUSPECT)
-        m->nsuspect++;
+    m->nstate[x->state]--;
+    m->nstate[s]++;
     if (s != MEMBER_SUSPECT) {
         free(x->suspicion);
         x->suspicion = NULL;
     }
+    if (m->nstate[MEMBER_SUSPECT] == 0)
+        m->suspect_due = UINT64_MAX;
     if (x->state != s)
         x->state_since_ms = now;
     x->state = s;
+    if ((s == MEMBER_FAILED || s == MEMBER_LEFT) && !x->self &&
+        x->state_since_ms + m->t.reap_ms < m->reap_due)
+        m->reap_due = x->state_since_ms + m->t.reap_ms;
 }
 
 static int set_meta(struct member *x, const uint8_t *meta, size_t len)
@@ -303,14 +442,13 @@ static struct member *add_member(struct membership *m, struct proto_str name,
         m->order = order;
         m->cap = cap;
     }
-    char *copy = malloc(name.len + 1);
+    char *copy = name_store(m, name.ptr, name.len);
     if (copy == NULL)
         return NULL;
-    memcpy(copy, name.ptr, name.len);
-    copy[name.len] = '\0';
     struct member *x = &m->members[m->count];
     memset(x, 0, sizeof(*x));
     x->name = copy;
+    x->name_len = (uint8_t)name.len;
     x->addr = *addr;
     x->incarnation = inc;
     x->state = MEMBER_ALIVE;
@@ -319,7 +457,8 @@ static struct member *add_member(struct membership *m, struct proto_str name,
     if (m->count * 2 > m->nslots) {
         if (rehash(m, m->count) < 0) {
             m->count--;
-            free(copy);
+            m->names_live -= name.len + 1;
+            m->names_dead += name.len + 1;
             return NULL;
         }
     } else {
@@ -329,6 +468,7 @@ static struct member *add_member(struct membership *m, struct proto_str name,
             j = (j + 1) & mask;
         m->slots[j] = (uint32_t)m->count; /* index + 1 */
     }
+    m->nstate[MEMBER_ALIVE]++;
     /* Into the probe order at a random place not yet probed this round. */
     size_t at = m->probe_pos + rnd_below(m, m->order_len - m->probe_pos + 1);
     if (at < m->order_len)
@@ -349,171 +489,383 @@ static uint32_t retransmit_limit(const struct membership *m)
     return m->t.retransmit_mult * (scale ? scale : 1);
 }
 
-/* Points a queued message's views at its own entry's storage (after the entry moved). */
-static void bcast_reaim(struct bcast *b)
+/* The key at position p of tier r. */
+static struct bcast_key *tier_at(const struct bcast_tier *r, size_t p)
 {
-    switch (b->msg.type) {
+    return &r->k[(r->head + p) & (r->cap - 1)];
+}
+
+/* The first position in tier r whose id is not newer than id: where id is, if it is there. */
+static size_t tier_find(const struct bcast_tier *r, uint64_t id)
+{
+    size_t lo = 0, hi = r->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tier_at(r, mid)->id > id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Resizes tier r's ring for len keys: doubled when they do not fit, halved while they would
+ * fill a quarter of it (not below 4 keys). -1 if more room was needed and none could be had. */
+static int tier_fit(struct bcast_tier *r, size_t len)
+{
+    size_t cap = r->cap;
+    if (len > cap) {
+        cap = cap ? cap * 2 : 4;
+        while (cap < len)
+            cap *= 2;
+    } else {
+        while (cap > 4 && len <= cap / 4)
+            cap /= 2;
+        if (cap == r->cap)
+            return 0;
+    }
+    struct bcast_key *k = malloc(cap * sizeof(*k));
+    if (k == NULL)
+        return len > r->cap ? -1 : 0;
+    for (size_t p = 0; p < r->len; p++)
+        k[p] = *tier_at(r, p);
+    free(r->k);
+    r->k = k;
+    r->head = 0;
+    r->cap = (uint32_t)cap;
+    return 0;
+}
+
+/* Takes out the key at position p of tier r, moving the keys on its shorter side. */
+static void tier_remove(struct bcast_tier *r, size_t p)
+{
+    if (p < r->len / 2) {
+        for (size_t q = p; q > 0; q--)
+            *tier_at(r, q) = *tier_at(r, q - 1);
+        r->head = (r->head + 1) & (r->cap - 1);
+    } else {
+        for (size_t q = p; q + 1 < r->len; q++)
+            *tier_at(r, q) = *tier_at(r, q + 1);
+    }
+    r->len--;
+}
+
+/* Makes tiers[0..t] exist. */
+static int tiers_reach(struct membership *m, size_t t)
+{
+    if (t < m->ntiers)
+        return 0;
+    struct bcast_tier *tiers = realloc(m->tiers, (t + 1) * sizeof(*tiers));
+    if (tiers == NULL)
+        return -1;
+    memset(&tiers[m->ntiers], 0, (t + 1 - m->ntiers) * sizeof(*tiers));
+    m->tiers = tiers;
+    m->ntiers = t + 1;
+    return 0;
+}
+
+static void bq_size_add(struct membership *m, size_t size)
+{
+    size_t s = size < BCAST_SIZES ? size : BCAST_SIZES - 1;
+    m->bq_sizes[s]++;
+    if (s < m->bq_min_size)
+        m->bq_min_size = s;
+}
+
+static void bq_size_remove(struct membership *m, size_t size)
+{
+    size_t s = size < BCAST_SIZES ? size : BCAST_SIZES - 1;
+    if (--m->bq_sizes[s] == 0 && s == m->bq_min_size) {
+        while (m->bq_min_size < BCAST_SIZES && m->bq_sizes[m->bq_min_size] == 0)
+            m->bq_min_size++;
+    }
+}
+
+/* The message queued entry b stands for, built from its member's record (views into it). */
+static void bcast_msg(const struct membership *m, const struct bcast *b, struct gossip_msg *g)
+{
+    const struct member *x = &m->members[b->member];
+    struct proto_str name = {.ptr = x->name, .len = x->name_len};
+    g->type = (enum gossip_type)b->type;
+    switch (g->type) {
     case GOSSIP_ALIVE:
-        b->msg.u.alive.node.name = proto_str_c(b->name);
-        b->msg.u.alive.meta.ptr = b->meta;
+        g->u.alive = (struct gossip_alive){
+            .incarnation = x->incarnation,
+            .node = {.name = name, .addr = x->addr},
+            .meta = {.ptr = x->meta, .len = x->meta_len},
+        };
         break;
     case GOSSIP_SUSPECT:
-    case GOSSIP_DEAD:
-        b->msg.u.suspect.name = proto_str_c(b->name);
-        b->msg.u.suspect.from = proto_str_c(b->from);
-        break;
-    case GOSSIP_LEAVE:
-        b->msg.u.leave.name = proto_str_c(b->name);
-        break;
-    default:
+    case GOSSIP_DEAD: {
+        /* A dead update names us (we declared it); a suspect one its source, kept with the
+         * suspicion (always there while the member is suspect, but for an allocation that
+         * failed). */
+        const char *from =
+            g->type == GOSSIP_SUSPECT && x->suspicion ? x->suspicion->from : m->self_name;
+        g->u.suspect = (struct gossip_suspect){
+            .incarnation = x->incarnation, .name = name, .from = proto_str_c(from)};
         break;
     }
+    default: /* GOSSIP_LEAVE */
+        g->u.leave = (struct gossip_leave){.incarnation = x->incarnation, .name = name};
+        break;
+    }
+}
+
+/* Removes the update whose key is at position p of tier t; the last slot moves into its slot. */
+static void bcast_remove(struct membership *m, size_t t, size_t p)
+{
+    struct bcast_tier *r = &m->tiers[t];
+    size_t i = tier_at(r, p)->slot;
+    tier_remove(r, p);
+    tier_fit(r, r->len);
+    bq_size_remove(m, m->bq[i].size);
+    m->members[m->bq[i].member].bcast = 0;
+    size_t last = --m->bq_len;
+    if (i == last)
+        return;
+    m->bq[i] = m->bq[last];
+    r = &m->tiers[m->bq[i].transmits];
+    tier_at(r, tier_find(r, m->bq[i].id))->slot = (uint16_t)i;
+    m->members[m->bq[i].member].bcast = (uint32_t)i + 1;
 }
 
 static void bcast_drop(struct membership *m, size_t i)
 {
-    free(m->bq[i].meta);
-    m->bq[i] = m->bq[--m->bq_len];
-    if (i < m->bq_len)
-        bcast_reaim(&m->bq[i]);
+    size_t t = m->bq[i].transmits;
+    bcast_remove(m, t, tier_find(&m->tiers[t], m->bq[i].id));
 }
 
-/* Doubles the queue and the arrays sized by it. */
-static int bcast_grow(struct membership *m)
+static int bcast_resize(struct membership *m, size_t cap)
 {
-    size_t cap = m->bq_cap ? m->bq_cap * 2 : 16;
-    if (cap > BCAST_MAX)
-        cap = BCAST_MAX;
     struct bcast *bq = realloc(m->bq, cap * sizeof(*bq));
     if (bq == NULL)
         return -1;
-    /* The messages' views point into the entries themselves: re-aim them after the move. */
-    if (bq != m->bq) {
-        m->bq = bq;
-        for (size_t i = 0; i < m->bq_len; i++)
-            bcast_reaim(&m->bq[i]);
-    }
-    struct bcast **sorted = realloc(m->bq_sorted, cap * sizeof(*sorted));
-    if (sorted == NULL)
-        return -1;
-    m->bq_sorted = sorted;
-    struct gossip_msg *tx = realloc(m->tx_updates, (cap + 1) * sizeof(*tx));
-    if (tx == NULL)
-        return -1;
-    m->tx_updates = tx;
-    uint8_t *inc = realloc(m->tx_included, cap + 1);
-    if (inc == NULL)
-        return -1;
-    m->tx_included = inc;
+    m->bq = bq;
     m->bq_cap = cap;
     return 0;
 }
 
-/* Queues an update about `name`, replacing any older update about the same member. */
-static void bcast_enqueue(struct membership *m, enum gossip_type type, const struct member *x,
+/*
+ * The updates at positions pos[0..k) (ascending) of tier t were carried once more: they move
+ * to the front of tier t + 1, merged with the few keys there that are newer still. In tier t
+ * the keys in front of the last one close ranks toward the back, so the keys behind stay put.
+ */
+static int tier_bump(struct membership *m, size_t t, const uint32_t *pos, size_t k)
+{
+    if (tiers_reach(m, t + 1) < 0 || tier_fit(&m->tiers[t + 1], m->tiers[t + 1].len + k) < 0)
+        return -1;
+    struct bcast_tier *from = &m->tiers[t], *to = &m->tiers[t + 1];
+    struct bcast_key moved[GOSSIP_DATAGRAM_MAX_MSGS];
+    for (size_t i = 0; i < k; i++) {
+        moved[i] = *tier_at(from, pos[i]);
+        m->bq[moved[i].slot].transmits++;
+    }
+    size_t w = pos[k - 1], j = k;
+    for (size_t r = pos[k - 1] + 1; r-- > 0;) {
+        if (j > 0 && r == pos[j - 1])
+            j--;
+        else
+            *tier_at(from, w--) = *tier_at(from, r);
+    }
+    from->head = (from->head + (uint32_t)k) & (from->cap - 1);
+    from->len -= (uint32_t)k;
+    tier_fit(from, from->len);
+
+    size_t newer = tier_find(to, moved[k - 1].id); /* keys in `to` newer than the oldest moved */
+    to->head = (to->head - (uint32_t)k) & (to->cap - 1);
+    to->len += (uint32_t)k;
+    size_t a = k, i = 0;
+    for (w = 0; i < k; w++) {
+        if (a < newer + k && tier_at(to, a)->id > moved[i].id)
+            *tier_at(to, w) = *tier_at(to, a++);
+        else
+            *tier_at(to, w) = moved[i++];
+    }
+    return 0;
+}
+
+/* Gives memory back once the queue has drained to a quarter of its array. */
+static void bcast_shrink(struct membership *m)
+{
+    size_t cap = m->bq_cap;
+    while (cap > BCAST_MIN_CAP && m->bq_len <= cap / 4)
+        cap /= 2;
+    if (cap != m->bq_cap)
+        bcast_resize(m, cap); /* if the smaller block cannot be had, the larger one stays */
+    size_t tx = cap + 1 < GOSSIP_DATAGRAM_MAX_MSGS ? cap + 1 : GOSSIP_DATAGRAM_MAX_MSGS;
+    if (m->tx_cap > tx) {
+        struct gossip_msg *p = realloc(m->tx, tx * sizeof(*p));
+        if (p) {
+            m->tx = p;
+            m->tx_cap = tx;
+        }
+    }
+}
+
+/* Queues an update about member x, replacing any older update about it. from: the source a
+ * suspect update names. */
+static void bcast_enqueue(struct membership *m, enum gossip_type type, struct member *x,
                           const char *from)
 {
-    for (size_t i = 0; i < m->bq_len; i++) {
-        if (strcmp(m->bq[i].name, x->name) == 0) {
-            bcast_drop(m, i);
-            break;
-        }
+    if (x->bcast != 0)
+        bcast_drop(m, x->bcast - 1);
+    if (m->bq_len == m->bq_cap && m->bq_cap < BCAST_MAX) {
+        size_t cap = m->bq_cap * 2 < BCAST_MAX ? m->bq_cap * 2 : BCAST_MAX;
+        if (bcast_resize(m, cap < BCAST_MIN_CAP ? BCAST_MIN_CAP : cap) < 0)
+            return;
     }
-    if (m->bq_len == m->bq_cap && m->bq_cap < BCAST_MAX && bcast_grow(m) < 0)
+    if (m->bq_len == m->bq_cap) { /* full: drop the most-sent, oldest update */
+        size_t t = m->ntiers;
+        while (m->tiers[t - 1].len == 0)
+            t--;
+        bcast_remove(m, t - 1, m->tiers[t - 1].len - 1);
+    }
+    if (tiers_reach(m, 0) < 0 || tier_fit(&m->tiers[0], m->tiers[0].len + 1) < 0)
         return;
-    if (m->bq_len == m->bq_cap) {
-        /* Full: drop the most-sent, oldest entry. */
-        size_t worst = 0;
-        for (size_t i = 1; i < m->bq_len; i++) {
-            if (m->bq[i].transmits > m->bq[worst].transmits ||
-                (m->bq[i].transmits == m->bq[worst].transmits && m->bq[i].id < m->bq[worst].id))
-                worst = i;
-        }
-        bcast_drop(m, worst);
-    }
-    struct bcast *b = &m->bq[m->bq_len];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->name, sizeof(b->name), "%s", x->name);
-    snprintf(b->from, sizeof(b->from), "%s", from ? from : "");
-    b->id = ++m->bq_id;
-    b->msg.type = type;
-    switch (type) {
-    case GOSSIP_ALIVE:
-        if (x->meta_len > 0) {
-            b->meta = malloc(x->meta_len);
-            if (b->meta == NULL)
-                return;
-            memcpy(b->meta, x->meta, x->meta_len);
-        }
-        b->msg.u.alive = (struct gossip_alive){
-            .incarnation = x->incarnation,
-            .node = {.name = proto_str_c(b->name), .addr = x->addr},
-            .meta = {.ptr = b->meta, .len = x->meta_len},
-        };
-        break;
-    case GOSSIP_SUSPECT:
-    case GOSSIP_DEAD:
-        b->msg.u.suspect = (struct gossip_suspect){
-            .incarnation = x->incarnation,
-            .name = proto_str_c(b->name),
-            .from = proto_str_c(b->from),
-        };
-        break;
-    case GOSSIP_LEAVE:
-        b->msg.u.leave =
-            (struct gossip_leave){.incarnation = x->incarnation, .name = proto_str_c(b->name)};
-        break;
-    default:
-        return;
-    }
-    m->bq_len++;
+    if (type == GOSSIP_SUSPECT && x->suspicion)
+        snprintf(x->suspicion->from, sizeof(x->suspicion->from), "%s", from ? from : "");
+    size_t i = m->bq_len++;
+    struct bcast *b = &m->bq[i];
+    *b = (struct bcast){.id = ++m->bq_id, .member = (uint32_t)(x - m->members), .type = type};
+    struct gossip_msg g;
+    bcast_msg(m, b, &g);
+    b->size = (uint16_t)gossip_msg_size(&g);
+    bq_size_add(m, b->size);
+    /* The newest, never sent: first in the order. */
+    struct bcast_tier *r = &m->tiers[0];
+    r->head = (r->head - 1) & (r->cap - 1);
+    r->len++;
+    *tier_at(r, 0) = (struct bcast_key){.id = b->id, .slot = (uint16_t)i, .size = b->size};
+    x->bcast = (uint32_t)i + 1;
     if (m->next_gossip > m->last_gossip + EAGER_GOSSIP_MS)
         m->next_gossip = m->last_gossip + EAGER_GOSSIP_MS;
 }
 
-static int bcast_order(const void *a, const void *b)
+/*
+ * One datagram being filled. This is gossip_datagram_encode's packing rule, applied here first
+ * so that only the updates it will carry are built and handed to it: the version and the probe
+ * go first; then each update, in queue order, goes in if it fits what is left of the budget
+ * with the array header one more element needs (1 byte up to 15 elements, else 3), is skipped
+ * if it does not (a later, smaller one may), and the walk stops at GOSSIP_DATAGRAM_MAX_MSGS
+ * messages or once nothing queued is small enough for the space left. The encoder still
+ * decides: what it reports carried is what counts as sent.
+ */
+struct fill {
+    size_t used;     /* bytes after the array header: version, probe, updates taken */
+    size_t elems;    /* array elements: version, probe, updates taken */
+    size_t min_size; /* no queued update encodes smaller */
+    uint32_t *pick;  /* positions taken, in queue order (see tier) */
+    uint32_t *tier;  /* the tier of each */
+    size_t npick, max;
+};
+
+/* 1: an update of `size` bytes goes in; 0: it is skipped; -1: the datagram is full for any
+ * update of at least min_size bytes. */
+static int fill_try(struct fill *f, size_t size, size_t min_size)
 {
-    const struct bcast *x = *(const struct bcast *const *)a, *y = *(const struct bcast *const *)b;
-    if (x->transmits != y->transmits)
-        return x->transmits < y->transmits ? -1 : 1;
-    return x->id > y->id ? -1 : x->id < y->id;
+    if (f->elems - 1 >= GOSSIP_DATAGRAM_MAX_MSGS)
+        return -1;
+    size_t hdr = f->elems + 1 <= 15 ? 1 : 3;
+    if (f->used + hdr + min_size > GOSSIP_PLAINTEXT_BUDGET)
+        return -1;
+    if (f->used + hdr + size > GOSSIP_PLAINTEXT_BUDGET)
+        return 0;
+    f->used += size;
+    f->elems++;
+    return 1;
 }
 
 /*
  * Sends one datagram to `to`: the probe (may be NULL), then `first` (may be NULL: the
  * suspicion a suspect must hear first), then queued updates, least-sent first, as many as fit.
+ * Costs O(k log q) for k updates carried from a queue of q, however long the queue.
  */
 static void send_datagram(struct membership *m, const struct proto_addr *to,
                           const struct gossip_msg *probe, const struct gossip_msg *first)
 {
+    uint32_t pick[GOSSIP_DATAGRAM_MAX_MSGS], ptier[GOSSIP_DATAGRAM_MAX_MSGS];
+    uint8_t included[GOSSIP_DATAGRAM_MAX_MSGS];
+    struct fill f = {.used = 1 + (probe ? gossip_msg_size(probe) : 0),
+                     .elems = probe ? 2 : 1,
+                     .min_size = m->bq_min_size > GOSSIP_MSG_MIN_SIZE ? m->bq_min_size
+                                                                      : GOSSIP_MSG_MIN_SIZE,
+                     .pick = pick,
+                     .tier = ptier};
+    /* Room for the updates that can be carried: no more than are queued, nor than fit. */
+    size_t want =
+        f.used < GOSSIP_PLAINTEXT_BUDGET ? (GOSSIP_PLAINTEXT_BUDGET - f.used) / f.min_size + 1 : 1;
+    if (want > (first != NULL) + m->bq_len)
+        want = (first != NULL) + m->bq_len;
+    if (want > GOSSIP_DATAGRAM_MAX_MSGS)
+        want = GOSSIP_DATAGRAM_MAX_MSGS;
+    if (want > m->tx_cap) {
+        /* Doubling, but never past what bcast_shrink would cut back. */
+        size_t cap = m->tx_cap * 2 > want ? m->tx_cap * 2 : want;
+        size_t most =
+            m->bq_cap + 1 < GOSSIP_DATAGRAM_MAX_MSGS ? m->bq_cap + 1 : GOSSIP_DATAGRAM_MAX_MSGS;
+        cap = cap < most ? cap : most;
+        struct gossip_msg *tx = realloc(m->tx, cap * sizeof(*tx));
+        if (tx) { /* else fewer updates ride along this time */
+            m->tx = tx;
+            m->tx_cap = cap;
+        }
+    }
     size_t n = 0;
-    if (first)
-        m->tx_updates[n++] = *first;
-    for (size_t i = 0; i < m->bq_len; i++)
-        m->bq_sorted[i] = &m->bq[i];
-    qsort(m->bq_sorted, m->bq_len, sizeof(*m->bq_sorted), bcast_order);
+    int r = 0;
+    if (first && m->tx_cap > 0) {
+        r = fill_try(&f, gossip_msg_size(first), GOSSIP_MSG_MIN_SIZE);
+        if (r > 0)
+            m->tx[n++] = *first;
+    }
     size_t base = n;
-    for (size_t i = 0; i < m->bq_len; i++)
-        m->tx_updates[n++] = m->bq_sorted[i]->msg;
+    f.max = m->tx_cap - n;
+    for (size_t t = 0; r >= 0 && t < m->ntiers; t++) {
+        const struct bcast_tier *tr = &m->tiers[t];
+        for (size_t p = 0; r >= 0 && p < tr->len; p++) {
+            if (f.npick == f.max) {
+                r = -1;
+                break;
+            }
+            r = fill_try(&f, tier_at(tr, p)->size, f.min_size);
+            if (r > 0) {
+                pick[f.npick] = (uint32_t)p;
+                ptier[f.npick++] = (uint32_t)t;
+            }
+        }
+    }
+    for (size_t i = 0; i < f.npick; i++)
+        bcast_msg(m, &m->bq[tier_at(&m->tiers[ptier[i]], pick[i])->slot], &m->tx[n++]);
 
     size_t len = 0;
-    int carried = gossip_datagram_encode(m->sendbuf, sizeof(m->sendbuf), probe, m->tx_updates, n,
-                                         m->tx_included, &len, NULL);
+    int carried = gossip_datagram_encode(m->sendbuf, sizeof(m->sendbuf), probe, m->tx, n, included,
+                                         &len, NULL);
     if (carried < 0 || (probe == NULL && carried == 0))
         return;
+    /* Count transmissions, then drop the updates sent often enough: they sort last. The limit
+     * shrinks when members are reaped, so this may drop more than was just sent. */
+    size_t k = 0;
+    for (size_t i = 0; i < f.npick; i++) {
+        if (included[base + i]) {
+            pick[k] = pick[i];
+            ptier[k++] = ptier[i];
+        }
+    }
+    /* Highest tier first, so that what moves up is not moved again. (Out of memory, an update
+     * stays where it is, to be sent once more.) */
+    while (k > 0) {
+        size_t j = k;
+        while (j > 0 && ptier[j - 1] == ptier[k - 1])
+            j--;
+        tier_bump(m, ptier[k - 1], &pick[j], k - j);
+        k = j;
+    }
     uint32_t limit = retransmit_limit(m);
-    /* Count transmissions, then drop the updates that were sent often enough. Walk the sorted
-     * view; dropping moves entries, so collect first. */
-    for (size_t i = 0; i < m->bq_len; i++) {
-        if (m->tx_included[base + i])
-            m->bq_sorted[i]->transmits++;
+    for (size_t t = m->ntiers; t-- > limit;) {
+        while (m->tiers[t].len > 0)
+            bcast_remove(m, t, m->tiers[t].len - 1);
     }
-    for (size_t i = 0; i < m->bq_len;) {
-        if (m->bq[i].transmits >= limit)
-            bcast_drop(m, i);
-        else
-            i++;
-    }
+    bcast_shrink(m);
     m->st.datagrams_out++;
     m->st.bytes_out += len;
     if (m->io.send)
@@ -566,10 +918,12 @@ static void start_suspicion(struct membership *m, struct member *x, const char *
     s->deadline_ms = now + suspicion_timeout(s);
     free(x->suspicion);
     x->suspicion = s;
+    if (s->deadline_ms < m->suspect_due)
+        m->suspect_due = s->deadline_ms;
 }
 
 /* A new, independent confirmation shortens the timeout. Returns 1 if it was new. */
-static int confirm_suspicion(struct member *x, const char *from)
+static int confirm_suspicion(struct membership *m, struct member *x, const char *from)
 {
     struct suspicion *s = x->suspicion;
     if (s == NULL || s->n >= s->k)
@@ -582,6 +936,8 @@ static int confirm_suspicion(struct member *x, const char *from)
     if (s->n < SUSPICION_K_MAX)
         snprintf(s->confirmers[s->n], sizeof(s->confirmers[0]), "%s", from);
     s->deadline_ms = s->start_ms + suspicion_timeout(s);
+    if (s->deadline_ms < m->suspect_due)
+        m->suspect_due = s->deadline_ms;
     return 1;
 }
 
@@ -630,6 +986,10 @@ static void on_alive(struct membership *m, const struct gossip_alive *a, uint64_
             return;
         set_meta(x, a->meta.ptr, a->meta.len);
         bcast_enqueue(m, GOSSIP_ALIVE, x, NULL);
+        if (m->count == 2 && !m->join_sync_armed) { /* the first member we hear of */
+            m->join_sync_armed = true;
+            m->next_join_sync = now + JOIN_SYNC_MS + rnd_below(m, JOIN_SYNC_MS);
+        }
         emit(m, MEMBERSHIP_JOIN, x, NULL);
         return;
     }
@@ -672,7 +1032,7 @@ static void on_suspect(struct membership *m, uint64_t inc, struct proto_str name
     if (proto_str_copy(from, from_c, sizeof(from_c)) < 0)
         return;
     if (x->state == MEMBER_SUSPECT) {
-        if (confirm_suspicion(x, from_c))
+        if (confirm_suspicion(m, x, from_c))
             bcast_enqueue(m, GOSSIP_SUSPECT, x, from_c);
         return;
     }
@@ -722,6 +1082,7 @@ static struct pending *pending_new(struct membership *m, enum pending_kind kind,
     for (size_t i = 0; i < PENDING_MAX; i++) {
         if (m->pending[i].kind == PENDING_FREE) {
             m->pending[i] = (struct pending){.kind = kind, .seq = seq, .deadline_ms = deadline};
+            m->nrelays += kind == PENDING_RELAY;
             return &m->pending[i];
         }
     }
@@ -809,25 +1170,51 @@ static void start_probe(struct membership *m, uint64_t now)
                               .seq = seq,
                               .timeout_ms = now + scaled(m, m->t.probe_timeout_ms),
                               .end_ms = m->next_probe};
-    snprintf(m->probe.target, sizeof(m->probe.target), "%s", x->name);
+    memcpy(m->probe.target, x->name, (size_t)x->name_len + 1);
     if (pending_new(m, PENDING_PROBE, seq, m->probe.end_ms) == NULL)
         return;
     m->st.probes++;
     send_ping(m, x, seq);
 }
 
-/* Picks up to k random members in `pool` state, other than ourselves and `except`. */
+static bool pickable(const struct membership *m, const struct member *x, const char *except,
+                     uint64_t now, bool include_recent_dead)
+{
+    bool ok = probeable(x) || (include_recent_dead && x->state == MEMBER_FAILED &&
+                               now < x->state_since_ms + m->t.gossip_to_dead_ms);
+    return ok && !x->self && (except == NULL || strcmp(x->name, except) != 0);
+}
+
+/*
+ * Picks up to k random members that are probeable (with include_recent_dead, also those failed
+ * less than gossip_to_dead_ms ago), other than ourselves and `except`; uniform, no repeats.
+ * Small tables (PICK_SCAN_MAX) are sampled in one reservoir pass. Larger ones by random draws,
+ * skipping the unfit and repeats (as memberlist's kRandomNodes), which costs O(k) while most
+ * members are fit; after PICK_DRAWS(k) draws without k picks, a reservoir pass settles it.
+ */
+#define PICK_SCAN_MAX 64
+#define PICK_DRAWS(k) (4 * (k) + 32)
 static size_t pick_members(struct membership *m, size_t k, const char *except, struct member **out,
                            uint64_t now, bool include_recent_dead)
 {
     size_t n = 0;
-    /* Reservoir sampling over the table: uniform, one pass, no allocation. */
+    if (m->count > PICK_SCAN_MAX) {
+        for (size_t d = 0; n < k && d < PICK_DRAWS(k); d++) {
+            struct member *x = &m->members[rnd_below(m, m->count)];
+            bool again = false;
+            for (size_t j = 0; j < n && !again; j++)
+                again = out[j] == x;
+            if (!again && pickable(m, x, except, now, include_recent_dead))
+                out[n++] = x;
+        }
+        if (n == k)
+            return n;
+        n = 0;
+    }
     size_t seen = 0;
     for (size_t i = 0; i < m->count; i++) {
         struct member *x = &m->members[i];
-        bool ok = probeable(x) || (include_recent_dead && x->state == MEMBER_FAILED &&
-                                   now < x->state_since_ms + m->t.gossip_to_dead_ms);
-        if (!ok || x->self || (except && strcmp(x->name, except) == 0))
+        if (!pickable(m, x, except, now, include_recent_dead))
             continue;
         seen++;
         if (n < k)
@@ -867,8 +1254,10 @@ static void send_indirect(struct membership *m, uint64_t now)
 static void end_probe(struct membership *m, bool acked, uint64_t now)
 {
     struct pending *p = pending_find(m, m->probe.seq);
-    if (p)
+    if (p) {
+        m->nrelays -= p->kind == PENDING_RELAY; /* only if seq wrapped onto a relay's */
         p->kind = PENDING_FREE;
+    }
     m->probe.active = false;
     if (acked) {
         if (m->awareness > 0)
@@ -933,6 +1322,7 @@ static void on_ack(struct membership *m, uint64_t now, uint32_t seq)
     struct gossip_msg ack = {.type = GOSSIP_ACK, .u.ack = {.seq = p->reply_seq}};
     struct proto_addr to = p->reply_to;
     p->kind = PENDING_FREE;
+    m->nrelays--;
     send_datagram(m, &to, &ack, NULL);
 }
 
@@ -1012,26 +1402,57 @@ static void gossip_round(struct membership *m, uint64_t now)
         send_datagram(m, &to[i]->addr, NULL, NULL);
 }
 
+static bool reap_due(const struct membership *m, const struct member *x, uint64_t now)
+{
+    return (x->state == MEMBER_FAILED || x->state == MEMBER_LEFT) && !x->self &&
+           now >= x->state_since_ms + m->t.reap_ms;
+}
+
+/* Forgets the members failed or left for reap_ms. Scans only once one is due (reap_due). */
 static void reap(struct membership *m, uint64_t now)
 {
-    size_t w = 0;
-    bool removed = false;
+    if (now < m->reap_due)
+        return;
+    /* First what is due (their queued updates go), and when the next one will be. */
+    size_t due = 0;
+    uint64_t next = UINT64_MAX;
     for (size_t i = 0; i < m->count; i++) {
         struct member *x = &m->members[i];
-        if ((x->state == MEMBER_FAILED || x->state == MEMBER_LEFT) && !x->self &&
-            now >= x->state_since_ms + m->t.reap_ms) {
+        if (reap_due(m, x, now)) {
+            due++;
+            if (x->bcast != 0)
+                bcast_drop(m, x->bcast - 1);
+        } else if ((x->state == MEMBER_FAILED || x->state == MEMBER_LEFT) && !x->self &&
+                   x->state_since_ms + m->t.reap_ms < next) {
+            next = x->state_since_ms + m->t.reap_ms;
+        }
+    }
+    m->reap_due = next;
+    if (due == 0)
+        return;
+    /* Then compact the table, in order (we stay at index 0); queue entries follow. */
+    size_t w = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        struct member *x = &m->members[i];
+        if (reap_due(m, x, now)) {
             emit(m, MEMBERSHIP_REAPED, x, NULL);
-            free(x->name);
+            m->nstate[x->state]--;
+            m->names_live -= (size_t)x->name_len + 1;
+            m->names_dead += (size_t)x->name_len + 1;
             free(x->meta);
             free(x->suspicion);
-            removed = true;
             continue;
         }
-        m->members[w++] = *x;
+        if (w != i) {
+            m->members[w] = *x;
+            if (m->members[w].bcast != 0)
+                m->bq[m->members[w].bcast - 1].member = (uint32_t)w;
+        }
+        w++;
     }
-    if (!removed)
-        return;
     m->count = w;
+    bcast_shrink(m);
+    names_compact(m);
     rehash(m, m->count);
     reshuffle(m);
 }
@@ -1041,11 +1462,12 @@ void membership_tick(struct membership *m, uint64_t now)
     if (m->left)
         return;
     /* Ack handlers that ran out: a ping-req helper sends its nack. */
-    for (size_t i = 0; i < PENDING_MAX; i++) {
+    for (size_t i = 0; m->nrelays > 0 && i < PENDING_MAX; i++) {
         struct pending *p = &m->pending[i];
         if (p->kind != PENDING_RELAY || now < p->deadline_ms)
             continue;
         p->kind = PENDING_FREE;
+        m->nrelays--;
         if (p->nack) {
             struct gossip_msg nack = {.type = GOSSIP_NACK, .u.nack = {.seq = p->reply_seq}};
             m->st.nacks_sent++;
@@ -1059,12 +1481,20 @@ void membership_tick(struct membership *m, uint64_t now)
     if (!m->probe.active && now >= m->next_probe)
         start_probe(m, now);
 
-    if (m->nsuspect > 0) {
+    if (m->nstate[MEMBER_SUSPECT] > 0 && now >= m->suspect_due) {
+        /* A suspicion may have run out: declare those, and find the next deadline. */
+        uint64_t next = UINT64_MAX;
         for (size_t i = 0; i < m->count; i++) {
             struct member *x = &m->members[i];
-            if (x->state == MEMBER_SUSPECT && x->suspicion && now >= x->suspicion->deadline_ms)
+            if (x->state != MEMBER_SUSPECT || x->suspicion == NULL)
+                continue;
+            if (now >= x->suspicion->deadline_ms)
                 declare(m, x, MEMBER_FAILED, now);
+            else if (x->suspicion->deadline_ms < next)
+                next = x->suspicion->deadline_ms;
         }
+        if (m->nstate[MEMBER_SUSPECT] > 0)
+            m->suspect_due = next;
     }
     if (now >= m->next_gossip) {
         m->next_gossip = now + m->t.gossip_interval_ms;
@@ -1077,11 +1507,17 @@ void membership_tick(struct membership *m, uint64_t now)
         if (pick_members(m, 1, NULL, &x, now, false) == 1 && m->io.pushpull)
             m->io.pushpull(m->io.ctx, &x->addr, false);
     }
+    if (now >= m->next_join_sync) {
+        m->next_join_sync = UINT64_MAX;
+        struct member *x;
+        if (pick_members(m, 1, NULL, &x, now, false) == 1 && m->io.pushpull)
+            m->io.pushpull(m->io.ctx, &x->addr, false);
+    }
     if (now >= m->next_reconnect) {
         m->next_reconnect = now + m->t.reconnect_interval_ms;
         size_t seen = 0;
         struct member *pick = NULL;
-        for (size_t i = 0; i < m->count; i++) {
+        for (size_t i = 0; m->nstate[MEMBER_FAILED] > 0 && i < m->count; i++) {
             if (m->members[i].state == MEMBER_FAILED && rnd_below(m, ++seen) == 0)
                 pick = &m->members[i];
         }
@@ -1104,7 +1540,7 @@ uint64_t membership_next_deadline(const struct membership *m)
     if (m->left)
         return UINT64_MAX;
     uint64_t d = min64(m->next_gossip, min64(m->next_pushpull, m->next_reconnect));
-    d = min64(d, m->next_reap);
+    d = min64(d, min64(m->next_reap, m->next_join_sync));
     if (m->probe.active) {
         if (!m->probe.indirect_sent)
             d = min64(d, m->probe.timeout_ms);
@@ -1112,17 +1548,12 @@ uint64_t membership_next_deadline(const struct membership *m)
     } else {
         d = min64(d, m->next_probe);
     }
-    for (size_t i = 0; i < PENDING_MAX; i++) {
+    for (size_t i = 0; m->nrelays > 0 && i < PENDING_MAX; i++) {
         if (m->pending[i].kind == PENDING_RELAY)
             d = min64(d, m->pending[i].deadline_ms);
     }
-    if (m->nsuspect > 0) {
-        for (size_t i = 0; i < m->count; i++) {
-            const struct member *x = &m->members[i];
-            if (x->state == MEMBER_SUSPECT && x->suspicion)
-                d = min64(d, x->suspicion->deadline_ms);
-        }
-    }
+    if (m->nstate[MEMBER_SUSPECT] > 0)
+        d = min64(d, m->suspect_due); /* may be early (a refuted suspicion): a spare tick */
     return d;
 }
 
@@ -1262,7 +1693,10 @@ struct membership *membership_new(const struct membership_config *cfg,
         m->io = *io;
     m->rng = cfg->seed;
     snprintf(m->self_name, sizeof(m->self_name), "%s", cfg->name);
-    if (bcast_grow(m) < 0 || rehash(m, 16) < 0) {
+    m->suspect_due = m->reap_due = m->next_join_sync = UINT64_MAX;
+    m->bq_min_size = BCAST_SIZES;
+    m->bq_sizes = calloc(BCAST_SIZES, sizeof(*m->bq_sizes));
+    if (m->bq_sizes == NULL || bcast_resize(m, BCAST_MIN_CAP) < 0 || rehash(m, 16) < 0) {
         membership_free(m);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -1289,19 +1723,19 @@ void membership_free(struct membership *m)
     if (m == NULL)
         return;
     for (size_t i = 0; i < m->count; i++) {
-        free(m->members[i].name);
         free(m->members[i].meta);
         free(m->members[i].suspicion);
     }
-    for (size_t i = 0; m->bq && i < m->bq_len; i++)
-        free(m->bq[i].meta);
+    names_free(m->names);
     free(m->members);
     free(m->slots);
     free(m->order);
     free(m->bq);
-    free(m->bq_sorted);
-    free(m->tx_updates);
-    free(m->tx_included);
+    for (size_t t = 0; t < m->ntiers; t++)
+        free(m->tiers[t].k);
+    free(m->tiers);
+    free(m->bq_sizes);
+    free(m->tx);
     free(m);
 }
 
@@ -1357,10 +1791,7 @@ const struct member *membership_self(const struct membership *m)
 
 size_t membership_count_state(const struct membership *m, enum member_state s)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < m->count; i++)
-        n += m->members[i].state == s;
-    return n;
+    return (unsigned)s <= MEMBER_LEFT ? m->nstate[s] : 0;
 }
 
 const struct membership_stats *membership_stats(const struct membership *m)

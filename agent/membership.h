@@ -38,9 +38,16 @@ struct membership_tuning {
     uint32_t suspicion_max_mult; /* the timeout starts at max_mult * floor, shrinks with
                                     independent confirmations (Lifeguard) (LAN 4) */
     uint32_t retransmit_mult; /* each update is piggy-backed mult * ceil(log10(n + 1)) times (4) */
-    uint32_t gossip_interval_ms;   /* extra gossip rounds carrying only updates (LAN 200) */
-    uint32_t gossip_nodes;         /* members per gossip round (LAN 3) */
-    uint32_t pushpull_interval_ms; /* full-state sync with one random member (LAN 30000) */
+    uint32_t gossip_interval_ms; /* extra gossip rounds carrying only updates (LAN 200) */
+    uint32_t gossip_nodes;       /* members per gossip round (LAN 3) */
+    /* Full-state sync (push-pull) with one random member (LAN 30000). Past 32 members the
+     * period is multiplied by ceil(log2(n) - log2(32)) + 1, n = members listed, as memberlist's
+     * pushPullScale does: x2 up to 64 members, x3 up to 128, ... x6 up to 1,024, x10 up to
+     * 16,384. A push-pull carries all n members, so each node's push-pull traffic grows as
+     * n / log n instead of n. The first one comes 1-2 intervals after start; and 1-2 s after we
+     * first hear of another member, one extra push-pull (a newcomer's second full view, so it
+     * need not wait a whole period for members its seed did not know yet). */
+    uint32_t pushpull_interval_ms;
     uint32_t
         reconnect_interval_ms;  /* push-pull with one failed member, heals partitions (LAN 10000) */
     uint32_t awareness_max;     /* Lifeguard local health: probes slow down up to this factor (8) */
@@ -81,6 +88,8 @@ struct member {
     uint16_t meta_len;
     bool self;
     /* private: */
+    uint8_t name_len;
+    uint32_t bcast; /* our queued update about it: broadcast queue slot + 1, 0 = none */
     struct suspicion *suspicion;
     uint64_t conflict_reported_ms;
 };
