@@ -1111,180 +1111,6 @@ static void image_call(struct api_routes *r, const struct api_request *req, cons
     api_proxy_start(x, e, req, &o);
 }
 
-/* ---- pull: every engine, progress merged ---- */
-
-struct pull {
-    struct api_routes *r;
-    struct api_exchange *x; /* NULL once the client left or the answer ended */
-    int pending;            /* engines still pulling */
-    int failed;
-};
-
-struct pull_leg {
-    struct pull *pl;
-};
-
-static void pull_write_line(struct pull *pl, const char *engine, json_t *line)
-{
-    if (pl->x == NULL)
-        return;
-    const char *id = json_string_value(json_object_get(line, "id"));
-    char buf[REF_MAX];
-    if (id) {
-        snprintf(buf, sizeof(buf), "%s: %s", engine, id);
-        json_object_set_new(line, "id", json_string(buf));
-    } else {
-        const char *status = json_string_value(json_object_get(line, "status"));
-        if (status) {
-            snprintf(buf, sizeof(buf), "%s: %s", engine, status);
-            json_object_set_new(line, "status", json_string(buf));
-        }
-    }
-    char *text = json_dumps(line, JSON_COMPACT);
-    if (text == NULL)
-        return;
-    size_t tl = strlen(text);
-    text[tl] = '\0';
-    char *withnl = malloc(tl + 2);
-    if (withnl) {
-        memcpy(withnl, text, tl);
-        withnl[tl] = '\n';
-        size_t n = 0;
-        char *chunk = api_http_chunk(withnl, tl + 1, &n);
-        if (chunk)
-            api_exchange_write(pl->x, chunk, n);
-        free(chunk);
-        free(withnl);
-    }
-    free(text);
-}
-
-static void pull_finish(struct pull *pl)
-{
-    if (pl->pending > 0)
-        return;
-    if (pl->x) {
-        size_t n = 0;
-        char *last = api_http_chunk("", 0, &n);
-        if (last)
-            api_exchange_write(pl->x, last, n);
-        free(last);
-        struct api_exchange *x = pl->x;
-        pl->x = NULL;
-        api_exchange_end(x, last != NULL);
-    }
-    free(pl);
-}
-
-static void pull_leg_answered(void *arg, struct api_exchange *x, const char *engine, int status,
-                              const char *ctype, const char *body, size_t len)
-{
-    (void)x;
-    (void)ctype;
-    struct pull_leg *leg = arg;
-    struct pull *pl = leg->pl;
-    if (status != 200) {
-        json_t *v = json_loadb(body, len, 0, NULL);
-        const char *msg = json_string_value(json_object_get(v, "message"));
-        json_t *line = json_pack("{s:s, s:{s:s}}", "error", msg ? msg : "pull failed",
-                                 "errorDetail", "message", msg ? msg : "pull failed");
-        if (line)
-            pull_write_line(pl, engine, line);
-        json_decref(line);
-        json_decref(v);
-        pl->failed++;
-        return;
-    }
-    /* The progress lines, one JSON object each. */
-    const char *p = body, *end = body + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        json_t *line = l ? json_loadb(p, l, 0, NULL) : NULL;
-        if (json_is_object(line))
-            pull_write_line(pl, engine, line);
-        json_decref(line);
-        p += l + 1;
-    }
-}
-
-static void pull_leg_done(void *arg)
-{
-    struct pull_leg *leg = arg;
-    struct pull *pl = leg->pl;
-    free(leg);
-    pl->pending--;
-    pull_finish(pl);
-}
-
-static void pull_abort(struct api_exchange *x, void *arg)
-{
-    (void)x;
-    struct pull *pl = arg;
-    pl->x = NULL;
-}
-
-/* Progress arrives per engine once its pull ends (each leg is buffered), which keeps lines from
- * interleaving mid-object; the merged stream is ours, chunked. */
-static void images_create(struct api_routes *r, const struct api_request *req,
-                          struct api_exchange *x)
-{
-    char v[REF_MAX];
-    if (api_query_get(req->query, "fromImage", v, sizeof(v)) != 1 || v[0] == '\0') {
-        /* Import from a tarball or URL: one engine, as classic Swarm chose one. */
-        api_proxy_error(x, 501,
-                        "swarm: image import (POST /images/create without fromImage) is "
-                        "not implemented yet");
-        return;
-    }
-    struct pull *pl = calloc(1, sizeof(*pl));
-    if (pl == NULL) {
-        api_proxy_error(x, 500, "swarm: out of memory");
-        return;
-    }
-    pl->r = r;
-    size_t usable = 0;
-    for (size_t i = 0; i < engines_count(r->es); i++)
-        usable += engine_usable(engines_at(r->es, i));
-    if (usable == 0) {
-        free(pl);
-        api_proxy_error(x, 500, "No healthy node available in the cluster");
-        return;
-    }
-    struct api_http_common common = {.api_version = api_exchange_api_version(x),
-                                     .server = api_exchange_server_header(x),
-                                     .now = time(NULL)};
-    size_t hn = 0;
-    char *head = api_http_format_stream_head(200, "application/json", &common, &hn);
-    if (head == NULL || api_exchange_write(x, head, hn) < 0) {
-        free(head);
-        free(pl);
-        return;
-    }
-    free(head);
-    pl->x = x;
-    struct api_exchange_callbacks cb = {.on_abort = pull_abort};
-    api_exchange_set_callbacks(x, &cb, pl);
-    pl->pending = 1; /* held until every leg started */
-    for (size_t i = 0; i < engines_count(r->es); i++) {
-        struct engine *e = engines_at(r->es, i);
-        if (!engine_usable(e))
-            continue;
-        struct pull_leg *leg = calloc(1, sizeof(*leg));
-        if (leg == NULL)
-            continue;
-        leg->pl = pl;
-        pl->pending++;
-        /* Each leg is the client's request (its registry auth included) sent to one engine,
-         * answered into the merged stream. */
-        struct api_proxy_opts o = {
-            .on_response = pull_leg_answered, .done = pull_leg_done, .arg = leg};
-        api_proxy_start(NULL, e, req, &o);
-    }
-    pl->pending--;
-    pull_finish(pl);
-}
-
 /* ---- fan-out: the same request to every usable engine, the answers combined ---- */
 
 struct fan_result {
@@ -1782,6 +1608,94 @@ static void scoped_call(struct api_routes *r, const struct api_request *req, con
     }
     struct api_proxy_opts o = {.url = url};
     api_proxy_start(x, e, req, &o);
+}
+
+/* ---- pull: every engine, progress merged ---- */
+
+/* One progress line of engine's pull, its id (or status) prefixed with the engine's name so
+ * the CLI shows one line per node and layer. */
+static void pull_write_line(struct api_exchange *x, const char *engine, json_t *line)
+{
+    const char *id = json_string_value(json_object_get(line, "id"));
+    const char *status = json_string_value(json_object_get(line, "status"));
+    char buf[REF_MAX];
+    if (id || status) {
+        snprintf(buf, sizeof(buf), "%s: %s", engine, id ? id : status);
+        json_object_set_new(line, id ? "id" : "status", json_string(buf));
+    }
+    char *text = json_dumps(line, JSON_COMPACT);
+    size_t tl = text ? strlen(text) : 0;
+    char *withnl = text ? realloc(text, tl + 2) : NULL;
+    if (withnl == NULL) {
+        free(text);
+        return;
+    }
+    withnl[tl] = '\n';
+    size_t n = 0;
+    char *chunk = api_http_chunk(withnl, tl + 1, &n);
+    if (chunk)
+        api_exchange_write(x, chunk, n);
+    free(chunk);
+    free(withnl);
+}
+
+/* Every engine's progress, one engine after the other (each leg is buffered, so lines never
+ * interleave mid-object), as one chunked stream of ours; a failed engine's error as a line. */
+static void combine_pull(struct fanout *f, struct api_exchange *x)
+{
+    struct api_http_common common = {.api_version = api_exchange_api_version(x),
+                                     .server = api_exchange_server_header(x),
+                                     .now = time(NULL)};
+    size_t hn = 0;
+    char *head = api_http_format_stream_head(200, "application/json", &common, &hn);
+    if (head == NULL || api_exchange_write(x, head, hn) < 0) {
+        free(head);
+        api_exchange_end(x, false);
+        return;
+    }
+    free(head);
+    for (size_t i = 0; i < f->n; i++) {
+        const struct fan_result *res = &f->res[i];
+        if (res->status != 200) {
+            const char *msg = json_string_value(json_object_get(res->body, "message"));
+            json_t *line = json_pack("{s:s, s:{s:s}}", "error", msg ? msg : "pull failed",
+                                     "errorDetail", "message", msg ? msg : "pull failed");
+            if (line)
+                pull_write_line(x, res->engine, line);
+            json_decref(line);
+            continue;
+        }
+        const char *p = res->raw ? res->raw : "", *end = p + res->raw_len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            json_t *line = l ? json_loadb(p, l, 0, NULL) : NULL;
+            if (json_is_object(line))
+                pull_write_line(x, res->engine, line);
+            json_decref(line);
+            p += l + 1;
+        }
+    }
+    size_t n = 0;
+    char *last = api_http_chunk("", 0, &n);
+    if (last)
+        api_exchange_write(x, last, n);
+    free(last);
+    api_exchange_end(x, last != NULL);
+}
+
+static void images_create(struct api_routes *r, const struct api_request *req,
+                          struct api_exchange *x)
+{
+    char v[REF_MAX];
+    if (api_query_get(req->query, "fromImage", v, sizeof(v)) != 1 || v[0] == '\0') {
+        /* Import from a tarball or URL: not yet. */
+        api_proxy_error(x, 501,
+                        "swarm: image import (POST /images/create without fromImage) is "
+                        "not implemented yet");
+        return;
+    }
+    fanout(r, req, x, combine_pull);
 }
 
 /* ---- events ---- */
