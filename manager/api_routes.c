@@ -480,7 +480,17 @@ static struct sched_view *current_view(struct api_routes *r)
     struct sched_view *v = sched_view_new();
     for (size_t i = 0; v && i < engines_count(r->es); i++) {
         struct engine *e = engines_at(r->es, i);
-        long n = sched_view_add_engine(v, e, NULL, 0);
+        /* The agent's --labels join the engine's as constraint targets. */
+        const char *extra[META_MAX_LABELS];
+        size_t nextra = 0;
+        size_t k;
+        json_t *l;
+        json_array_foreach(e->agent_labels, k, l)
+        {
+            if (nextra < META_MAX_LABELS && json_string_value(l))
+                extra[nextra++] = json_string_value(l);
+        }
+        long n = sched_view_add_engine(v, e, extra, nextra);
         if (n < 0) {
             sched_view_free(v);
             return NULL;

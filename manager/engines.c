@@ -113,7 +113,9 @@ int engine_init(struct engine *e, const char *name)
     e->version = json_object();
     e->by_id = json_object();
     e->by_name = json_object();
-    if (!e->containers || !e->images || !e->info || !e->version || !e->by_id || !e->by_name) {
+    e->agent_labels = json_array();
+    if (!e->containers || !e->images || !e->info || !e->version || !e->by_id || !e->by_name ||
+        !e->agent_labels) {
         engine_clear(e);
         return -1;
     }
@@ -128,7 +130,9 @@ void engine_clear(struct engine *e)
     json_decref(e->version);
     json_decref(e->by_id);
     json_decref(e->by_name);
+    json_decref(e->agent_labels);
     e->containers = e->images = e->info = e->version = e->by_id = e->by_name = NULL;
+    e->agent_labels = NULL;
 }
 
 /* The key a name is indexed under: without its leading '/'; NULL for an empty one. */
@@ -844,6 +848,15 @@ void engines_update_member(struct engines *es, const struct member *x)
     snprintf(e->addr, sizeof(e->addr), "%s", addr);
     memcpy(r->pubkey, meta.pubkey, sizeof(r->pubkey));
     r->relay_port = meta.relay_port;
+    /* The agent's --labels, for the scheduler's constraints. */
+    json_array_clear(e->agent_labels);
+    for (size_t i = 0; i < meta.nlabels; i++) {
+        char kv[META_LABEL_KEY_MAX + META_LABEL_VALUE_MAX + 2];
+        snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)meta.labels[i].key.len,
+                 (const char *)meta.labels[i].key.ptr, (int)meta.labels[i].value.len,
+                 (const char *)meta.labels[i].value.ptr);
+        json_array_append_new(e->agent_labels, json_string(kv));
+    }
     if (added || renamed)
         sort_recs(es);
 

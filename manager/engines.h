@@ -51,6 +51,7 @@ struct engine {
     char error[128];         /* last connection or state error, "" if none */
     struct relay_conn *conn; /* NULL while not connected */
     json_t *version;         /* object, never NULL: the engine's /version (empty before) */
+    json_t *agent_labels;    /* array of "k=v", never NULL: the agent's --label flags */
     /* private: indexes of containers, kept by engines_apply_state and engines_note_container:
      * "Id" -> entry, and each of "Names" without its leading '/' -> entry */
     json_t *by_id, *by_name;

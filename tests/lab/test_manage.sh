@@ -8,12 +8,14 @@
 #      socket and a loopback TCP listener); `swarm members` lists 4 alive, the manager as manager
 #   2. docker version: the server is swarm/<version>; the same over tcp://127.0.0.1 in host 1
 #   3. docker info: Nodes: 3, each engine (h1..h3) Healthy, CPUs and memory summed over engines
-#   4. docker run -d x3: spread puts one on each engine; docker ps lists them as node/name;
+#   4. docker run -d x3: spread puts one on each engine, x6 2/2/2; docker ps lists node/name;
+#      constraints on an agent's --label and affinity to a container place as classic Swarm;
 #      -e constraint:node==h2 pins (and never reaches the engine's environment); an impossible
 #      constraint gets classic Swarm's error; a name already used gets the 409 conflict
 #   5. the calls on a container, by name, node/name and id prefix: inspect (with Node), logs,
-#      exec (also with stdin through the hijacked stream, half-close included), stop, start,
-#      docker run attached (output and exit code through attach + wait), rm -f
+#      logs -f (follows), exec (also with stdin through the hijacked stream, half-close included,
+#      and with a tty), stop, start, restart, docker run attached (output and exit code through
+#      attach + wait; stdin with -i), rm -f
 #   6. docker events: one stream with every engine's events, tagged with their node; docker
 #      pull from a lab registry runs on every engine with per-node progress, and docker run of
 #      an image no engine has pulls it first
@@ -101,8 +103,12 @@ step "3 agents, then the manager in host 1's namespace"
 TOKEN=$("$SWARM" init --state-dir "$LAB_DIR/mgr" | tail -n 1)
 [[ $TOKEN == SWARM1-* ]] || fail "swarm init printed no token"
 for ((i = 1; i <= N; i++)); do
+    # zone=a on h1, zone=b on h2 and h3: the agents' labels are constraint targets
+    zone=b
+    ((i == 1)) && zone=a
     lab_spawn "$i" "$LAB_DIR/agent$i.log" "$SWARM" join --token "$TOKEN" \
-        --state-dir "$LAB_DIR/a$i" --engine "unix://$(lab_sock "$i")" --name "agent$i"
+        --state-dir "$LAB_DIR/a$i" --engine "unix://$(lab_sock "$i")" --name "agent$i" \
+        --label "zone=$zone"
     AGENT_PID[$i]=$LAB_SPAWNED_PID
 done
 # A small shell around the manager records its exit code (the lab tears the shell down too).
@@ -173,7 +179,21 @@ for c in s1 s2 s3; do
     grep -Eq " $n/$c\$" "$LAB_DIR/ps.out" || fail "docker ps does not list $n/$c"
     lab_docker "${n#h}" ps --format '{{.Names}}' | grep -qx "$c" || fail "$c is not running on $n itself"
 done
-ok "s1..s3 on h1, h2, h3 (one each); docker ps lists them as node/name"
+for c in s4 s5 s6; do
+    "${D[@]}" run -d --name "$c" "$IMG" sleep 300 >/dev/null || fail "docker run -d --name $c failed"
+done
+counts=$(for c in s1 s2 s3 s4 s5 s6; do on_engine "$c"; done | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')
+[[ $counts == "2 2 2 " ]] || fail "6 containers should spread 2/2/2, got: $counts"
+"${D[@]}" rm -f s4 s5 s6 >/dev/null
+ok "s1..s3 on h1, h2, h3 (one each), then s4..s6 make it 2/2/2; docker ps lists node/name"
+
+"${D[@]}" run -d --name zoned -e constraint:zone==a "$IMG" sleep 300 >/dev/null ||
+    fail "docker run -e constraint:zone==a (an agent label) failed"
+[[ $(on_engine zoned) == h1 ]] || fail "constraint:zone==a placed it on $(on_engine zoned)"
+"${D[@]}" run -d --name near -e affinity:container==s3 "$IMG" sleep 300 >/dev/null
+[[ $(on_engine near) == $(on_engine s3) ]] || fail "affinity:container==s3 placed it on $(on_engine near)"
+"${D[@]}" rm -f zoned near >/dev/null
+ok "constraint on an agent's --label (zone==a -> h1); affinity:container==s3 -> s3's node"
 
 "${D[@]}" run -d --name pinned -e constraint:node==h2 -e KEEP=1 "$IMG" sleep 300 >/dev/null ||
     fail "docker run -e constraint:node==h2 failed"
@@ -208,6 +228,20 @@ id=$("${D[@]}" inspect --format '{{.Id}}' s1)
 has_logs() { "${D[@]}" logs talker 2>&1 | grep -q to-stderr; }
 wait_for 5 "docker logs shows stderr" has_logs
 "${D[@]}" logs talker 2>/dev/null | grep -q hello-from-the-cluster || fail "docker logs: no stdout line"
+set +e
+out=$(timeout 3 "${D[@]}" logs -f talker 2>&1)
+prc=$?
+set -e
+((prc == 124)) || fail "docker logs -f ended by itself (exit $prc): it should follow"
+grep -q hello-from-the-cluster <<<"$out" || fail "docker logs -f printed nothing: $out"
+[[ $(echo stdin-round-trip | "${D[@]}" run --rm -i "$IMG" cat) == stdin-round-trip ]] ||
+    fail "echo | docker run --rm -i cat did not round-trip stdin"
+out=$(script -qec "docker -H unix://$SOCK exec -t s2 sh -c 'test -t 0 && test -t 1 && echo is-a-tty'" \
+    /dev/null | tr -d '\r') || true
+[[ $out == is-a-tty ]] || fail "docker exec -t has no tty: '$out'"
+"${D[@]}" restart -t 1 s1 >/dev/null
+[[ $("${D[@]}" inspect --format '{{.State.Running}} {{.RestartCount}}' s1) == "true 0" ]] ||
+    fail "docker restart: $("${D[@]}" inspect --format '{{.State.Running}}' s1)"
 [[ $("${D[@]}" exec s2 echo exec-ok) == exec-ok ]] || fail "docker exec"
 [[ $(printf 'through-stdin\n' | "${D[@]}" exec -i s3 cat) == through-stdin ]] ||
     fail "docker exec -i: stdin did not come back (hijack or half-close broken)"
@@ -362,11 +396,21 @@ if "${D[@]}" ps -a --format '{{.Names}}' | grep -Eq '^h[12]/stay3$'; then
     fail "stay3 (not marked) was rescheduled"
 fi
 ok "stay3, not marked, stays on h3 (Host Down)"
+set +e
+t0=$(date +%s%N)
+out=$(timeout 10 "${D[@]}" exec stay3 true 2>&1)
+prc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+set -e
+((prc != 0 && prc != 124)) || fail "docker exec on a container of the failed host: exit $prc"
+grep -q "unhealthy node h3" <<<"$out" || fail "the error does not name the node: $out"
+((ms < 2000)) || fail "the call to the failed host took $ms ms"
+ok "a call to stay3 fails in $ms ms: $out"
 
 step "host 3 comes back: the stale copy there is removed, no duplicate"
 lab_start 3 >/dev/null
 lab_spawn 3 "$LAB_DIR/agent3b.log" "$SWARM" join --token "$TOKEN" \
-    --state-dir "$LAB_DIR/a3" --engine "unix://$(lab_sock 3)" --name agent3
+    --state-dir "$LAB_DIR/a3" --engine "unix://$(lab_sock 3)" --name agent3 --label zone=b
 AGENT_PID[3]=$LAB_SPAWNED_PID
 healthy3() { [[ $(status_of h3) == Healthy ]]; }
 wait_for 30 "h3 Healthy again" healthy3
@@ -375,8 +419,10 @@ wait_for 15 "the stale resched removed from h3" no_stale
 [[ $("${D[@]}" ps -a --filter name=resched --format '{{.Names}}' | wc -l) == 1 ]] ||
     fail "resched is listed more than once: $("${D[@]}" ps -a --filter name=resched --format '{{.Names}}')"
 lab_docker 3 ps -a --format '{{.Names}}' | grep -qx stay3 || fail "stay3 is gone from h3"
+"${D[@]}" ps -a --format '{{.Names}} {{.Status}}' | grep -E '^h3/stay3 ' | grep -vq 'Host Down' ||
+    fail "h3/stay3 is not back in docker ps -a"
 "${D[@]}" rm -f resched stay3 >/dev/null
-ok "h3 Healthy; its stale resched removed after ${WAITED_MS} ms; one resched in the cluster"
+ok "h3 Healthy, stay3 listed again; its stale resched removed after ${WAITED_MS} ms; one resched"
 
 step "SIGTERM the manager"
 kill -TERM "$MGR_PID"
