@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "tests/unit/check.h"
 #include "tests/unit/fake_engine.h"
+#include "tests/unit/loop_harness.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -276,31 +277,6 @@ struct world {
     json_t *log;    /* "S" or "D" per callback, in order */
 };
 
-static void on_deadline(uv_timer_t *t)
-{
-    struct world *w = t->data;
-    w->timed_out = true;
-}
-
-#define RUN_UNTIL(w, cond, ms)                                                                     \
-    do {                                                                                           \
-        (w)->timed_out = false;                                                                    \
-        uv_timer_start(&(w)->deadline, on_deadline, (ms), 0);                                      \
-        while (!(cond) && !(w)->timed_out)                                                         \
-            uv_run(&(w)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(w)->deadline);                                                             \
-        CHECK(cond);                                                                               \
-    } while (0)
-
-/* Runs the loop for ms, whatever happens. */
-static void run_for(struct world *w, uint64_t ms)
-{
-    w->timed_out = false;
-    uv_timer_start(&w->deadline, on_deadline, ms, 0);
-    while (!w->timed_out)
-        uv_run(&w->loop, UV_RUN_ONCE);
-}
-
 static void on_snapshot(void *arg)
 {
     struct world *w = arg;
@@ -336,9 +312,7 @@ static const struct engine_watch_callbacks watch_cb = {on_snapshot, on_delta};
 static void world_init(struct world *w)
 {
     memset(w, 0, sizeof(*w));
-    uv_loop_init(&w->loop);
-    uv_timer_init(&w->loop, &w->deadline);
-    w->deadline.data = w;
+    LOOP_HARNESS_INIT(w);
     fe_init(&w->fe, &w->loop);
     w->deltas = json_array();
     w->log = json_array();
@@ -377,11 +351,10 @@ static void world_finish(struct world *w)
     int before = (int)json_array_size(w->log);
     RUN_UNTIL(w, w->w_closed, TIMEOUT_MS);
     fe_stop(&w->fe);
-    uv_close((uv_handle_t *)&w->deadline, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    LOOP_HARNESS_DRAIN(w);
     CHECK_INT((int)json_array_size(w->log), before); /* nothing after close */
     engine_watch_free(w->w);
-    CHECK_INT(uv_loop_close(&w->loop), 0);
+    CHECK_LOOP_CLOSED(w);
     json_decref(w->snap);
     json_decref(w->deltas);
     json_decref(w->log);
@@ -558,7 +531,7 @@ static void test_deltas(void)
     int m = snprintf(chunk, sizeof(chunk), "%zx\r\n%s\r\n", sizeof(two) - 1, two);
     fe_events_raw(&w.fe, chunk, (size_t)m);
     fe_events_raw(&w.fe, "5\r\n{\"Typ\r\n", 10);
-    run_for(&w, 50);
+    RUN_FOR(&w, 50);
     static const char rest[] = "e\":\"plugin\",\"Action\":\"x\"}\n";
     m = snprintf(chunk, sizeof(chunk), "%zx\r\n%s\r\n", sizeof(rest) - 1, rest);
     fe_events_raw(&w.fe, chunk, (size_t)m);
@@ -600,7 +573,7 @@ static void test_events_during_snapshot(void)
     struct fe_container *c = fe_add(&w.fe, "late", "running", 0);
     fe_event(&w.fe, "container", "create", c->id);
     fe_event(&w.fe, "network", "create", "n1");
-    run_for(&w, 100);
+    RUN_FOR(&w, 100);
     CHECK_INT(w.snapshots, 0);
     CHECK_INT(json_array_size(w.deltas), 0);
     fe_release(&w.fe);
@@ -632,7 +605,7 @@ static void test_overflow(void)
     RUN_UNTIL(&w, w.fe.inspects == 2, TIMEOUT_MS); /* the fresh snapshot inspects again */
     fe_release(&w.fe);
     RUN_UNTIL(&w, w.snapshots == 1, TIMEOUT_MS);
-    run_for(&w, 100);
+    RUN_FOR(&w, 100);
     /* what came after the overflow is applied after the snapshot */
     CHECK((int)json_array_size(w.deltas) <= 2);
     CHECK_INT(w.snapshots, 1);
@@ -677,7 +650,7 @@ static void test_engine_down_and_back(void)
     CHECK(json_is_object(json_object_get(w.snap, "version")));
     CHECK(json_is_array(json_object_get(w.snap, "images")));
     /* retries with the same error emit nothing new */
-    run_for(&w, 500);
+    RUN_FOR(&w, 500);
     CHECK_INT(w.snapshots, 1);
     CHECK(engine_watch_stats(w.w)->engine_errors >= 3);
 
@@ -743,7 +716,7 @@ static void test_close_busy(void)
     world_watch(&w, NULL);
     RUN_UNTIL(&w, w.fe.inspects == ENGINE_WATCH_PARALLEL, TIMEOUT_MS);
     fe_event(&w.fe, "network", "create", "n1");
-    run_for(&w, 20);
+    RUN_FOR(&w, 20);
     world_finish(&w);
 }
 

@@ -17,6 +17,7 @@
 #include "manager/relay_client.h"
 #include "proto/meta.h"
 #include "tests/unit/check.h"
+#include "tests/unit/loop_harness.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -37,44 +38,16 @@ struct world {
     bool timed_out;
 };
 
-static void on_deadline(uv_timer_t *t)
-{
-    struct world *w = t->data;
-    w->timed_out = true;
-}
-
-#define RUN_UNTIL(w, cond, ms)                                                                     \
-    do {                                                                                           \
-        (w)->timed_out = false;                                                                    \
-        uv_timer_start(&(w)->deadline, on_deadline, (ms), 0);                                      \
-        while (!(cond) && !(w)->timed_out)                                                         \
-            uv_run(&(w)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(w)->deadline);                                                             \
-        CHECK(cond);                                                                               \
-    } while (0)
-
-/* Runs the loop for ms, whatever happens. */
-static void run_for(struct world *w, uint64_t ms)
-{
-    w->timed_out = false;
-    uv_timer_start(&w->deadline, on_deadline, ms, 0);
-    while (!w->timed_out)
-        uv_run(&w->loop, UV_RUN_ONCE);
-}
-
 static void world_init(struct world *w)
 {
     memset(w, 0, sizeof(*w));
-    uv_loop_init(&w->loop);
-    uv_timer_init(&w->loop, &w->deadline);
-    w->deadline.data = w;
+    LOOP_HARNESS_INIT(w);
 }
 
 static void world_finish(struct world *w)
 {
-    uv_close((uv_handle_t *)&w->deadline, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    CHECK_INT(uv_loop_close(&w->loop), 0);
+    LOOP_HARNESS_DRAIN(w);
+    CHECK_LOOP_CLOSED(w);
 }
 
 /* ---- the fake agent: relay_link responders, frames sent by hand ------------------------------ */
@@ -444,7 +417,7 @@ static void test_relay_state(void)
     RUN_UNTIL(&w, s.ready == 1 && a.cur && a.cur->ready, TIMEOUT_MS);
     fa_chunk(a.cur, FRAME_STATE_SNAPSHOT, 1, true, "{", 1);
     fa_chunk(a.cur, FRAME_STATE_SNAPSHOT, 1, false, "}", 1);
-    run_for(&w, 100);
+    RUN_FOR(&w, 100);
     CHECK_INT(s.closed, 0);
     relay_conn_close(s.c);
     RUN_UNTIL(&w, s.closed == 1, TIMEOUT_MS);
@@ -670,7 +643,7 @@ static void test_engines_relay(void)
     CHECK_INT(x.downs, 4);
     CHECK(!e->healthy && !e->ready && e->conn == NULL);
     RUN_UNTIL(&w, a.nclosed == 5, TIMEOUT_MS);
-    run_for(&w, 300);
+    RUN_FOR(&w, 300);
     CHECK_INT(a.accepted, 5);
     CHECK_INT(json_array_size(e->containers), 3);
     CHECK_INT(engines_find_container(es, "web2", NULL, NULL), ENGINES_FOUND);
@@ -737,7 +710,7 @@ static void test_engines_retry_close(void)
     make_member(&gone, "m-gone", "h-gone", "", dead_port, MEMBER_ALIVE);
     engines_update_member(es, &gone.m);
     CHECK_INT(engines_count(es), 2);
-    run_for(&w, 100);
+    RUN_FOR(&w, 100);
 
     engines_close(es, w_closed, &x);
     CHECK_INT(engines_count(es), 0);

@@ -18,6 +18,7 @@
 #include "crypto/swcrypto.h"
 #include "manager/relay_client.h"
 #include "tests/unit/check.h"
+#include "tests/unit/loop_harness.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -264,28 +265,10 @@ struct world {
     char conn_reason[256];
 };
 
-static void on_deadline(uv_timer_t *t)
-{
-    struct world *w = t->data;
-    w->timed_out = true;
-}
-
-#define RUN_UNTIL(w, cond, ms)                                                                     \
-    do {                                                                                           \
-        (w)->timed_out = false;                                                                    \
-        uv_timer_start(&(w)->deadline, on_deadline, (ms), 0);                                      \
-        while (!(cond) && !(w)->timed_out)                                                         \
-            uv_run(&(w)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(w)->deadline);                                                             \
-        CHECK(cond);                                                                               \
-    } while (0)
-
 static void world_start(struct world *w, const char *engine_path, const struct relay_link_timing *t)
 {
     memset(w, 0, sizeof(*w));
-    uv_loop_init(&w->loop);
-    uv_timer_init(&w->loop, &w->deadline);
-    w->deadline.data = w;
+    LOOP_HARNESS_INIT(w);
     engine_start(&w->eng, &w->loop);
     const uint8_t(*managers)[KEYPAIR_BYTES] = (const uint8_t(*)[KEYPAIR_BYTES]) & manager_kp.pk;
     struct relay_server_config cfg = {
@@ -357,11 +340,10 @@ static void world_finish(struct world *w)
     RUN_UNTIL(w, w->srv_closed, TIMEOUT_MS);
     RUN_UNTIL(w, w->eng.open == 0, TIMEOUT_MS);
     uv_close((uv_handle_t *)&w->eng.server, engine_closed);
-    uv_close((uv_handle_t *)&w->deadline, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    LOOP_HARNESS_DRAIN(w);
     CHECK(w->eng.closed);
     relay_server_free(w->srv);
-    CHECK_INT(uv_loop_close(&w->loop), 0);
+    CHECK_LOOP_CLOSED(w);
 }
 
 /* ---- a manager-side stream ------------------------------------------------------------------- */
@@ -510,11 +492,10 @@ static void test_handshake_echo(void)
     CHECK(!w.conn_closed && relay_conn_nstreams(w.conn) == 0);
 
     /* 3 s with nothing but pings: the agent keeps the connection. */
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, 3000, 0);
+    DEADLINE_START(&w, 3000);
     while (!w.timed_out && !w.conn_closed)
         uv_run(&w.loop, UV_RUN_ONCE);
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(w.conn_closed, 0);
 
     const struct relay_server_stats *st = relay_server_stats(w.srv);
@@ -589,15 +570,14 @@ static void test_many_streams(void)
     CHECK(!w.conn_closed && relay_conn_nstreams(w.conn) == N);
     /* Every echo back before any stream closes: all N are open at the agent at once. */
     int echoed = 0;
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, TIMEOUT_MS, 0);
+    DEADLINE_START(&w, TIMEOUT_MS);
     while (echoed < N && !w.timed_out && !w.conn_closed) {
         uv_run(&w.loop, UV_RUN_ONCE);
         echoed = 0;
         for (int i = 0; i < N; i++)
             echoed += ms[i].rx_len == SIZE;
     }
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(echoed, N);
     CHECK_INT(relay_server_nstreams(w.srv), N);
     CHECK_INT(w.eng.open, N);
@@ -607,15 +587,14 @@ static void test_many_streams(void)
         ms_pump(&ms[i]);
     }
     int closed = 0;
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, TIMEOUT_MS, 0);
+    DEADLINE_START(&w, TIMEOUT_MS);
     while (closed < N && !w.timed_out) {
         uv_run(&w.loop, UV_RUN_ONCE);
         closed = 0;
         for (int i = 0; i < N; i++)
             closed += ms[i].closed;
     }
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(closed, N);
     int exact = 0;
     for (int i = 0; i < N; i++)
@@ -1071,15 +1050,14 @@ static void test_handshake_limits(void)
     RUN_UNTIL(&w, relay_server_stats(w.srv)->accepted == N, TIMEOUT_MS);
     CHECK_INT(relay_server_stats(w.srv)->refused_busy, 1);
     int closed = 0;
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, TIMEOUT_MS, 0);
+    DEADLINE_START(&w, TIMEOUT_MS);
     while (closed < N && !w.timed_out) {
         uv_run(&w.loop, UV_RUN_ONCE);
         closed = 0;
         for (int i = 0; i < N; i++)
             closed += r[i].closed;
     }
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(closed, N);
     CHECK_INT(relay_server_stats(w.srv)->handshake_failed, RELAY_SERVER_MAX_PENDING);
     for (int i = 0; i < N; i++)
@@ -1137,15 +1115,14 @@ static void test_eviction(void)
     }
     CHECK_INT(open, N - 1);
     int closed = 0;
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, TIMEOUT_MS, 0);
+    DEADLINE_START(&w, TIMEOUT_MS);
     while (closed < N && !w.timed_out) {
         uv_run(&w.loop, UV_RUN_ONCE);
         closed = 0;
         for (int i = 0; i < N; i++)
             closed += ec[i].closed;
     }
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(closed, N);
     CHECK_INT(relay_server_stats(w.srv)->conn_errors, 0);
     world_finish(&w);

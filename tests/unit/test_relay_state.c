@@ -15,6 +15,7 @@
 #include "crypto/swcrypto.h"
 #include "tests/unit/check.h"
 #include "tests/unit/fake_engine.h"
+#include "tests/unit/loop_harness.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -155,29 +156,6 @@ struct world {
     char *text;
 };
 
-static void on_deadline(uv_timer_t *t)
-{
-    ((struct world *)t->data)->timed_out = true;
-}
-
-#define RUN_UNTIL(w, cond, ms)                                                                     \
-    do {                                                                                           \
-        (w)->timed_out = false;                                                                    \
-        uv_timer_start(&(w)->deadline, on_deadline, (ms), 0);                                      \
-        while (!(cond) && !(w)->timed_out)                                                         \
-            uv_run(&(w)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(w)->deadline);                                                             \
-        CHECK(cond);                                                                               \
-    } while (0)
-
-static void run_for(struct world *w, uint64_t ms)
-{
-    w->timed_out = false;
-    uv_timer_start(&w->deadline, on_deadline, ms, 0);
-    while (!w->timed_out)
-        uv_run(&w->loop, UV_RUN_ONCE);
-}
-
 static char *watch_snapshot(void *arg, size_t *len)
 {
     struct world *w = arg;
@@ -211,9 +189,7 @@ static const struct engine_watch_callbacks watch_cb = {watch_on_snapshot, watch_
 static void world_start(struct world *w, bool with_watcher)
 {
     memset(w, 0, sizeof(*w));
-    uv_loop_init(&w->loop);
-    uv_timer_init(&w->loop, &w->deadline);
-    w->deadline.data = w;
+    LOOP_HARNESS_INIT(w);
     fe_init(&w->fe, &w->loop);
     const uint8_t(*managers)[KEYPAIR_BYTES] = (const uint8_t(*)[KEYPAIR_BYTES]) & manager_kp.pk;
     struct relay_server_config cfg = {
@@ -275,12 +251,11 @@ static void world_finish(struct world *w)
     relay_server_close(w->srv, cb_flag, &w->srv_closed);
     RUN_UNTIL(w, w->srv_closed, TIMEOUT_MS);
     fe_stop(&w->fe);
-    uv_close((uv_handle_t *)&w->deadline, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    LOOP_HARNESS_DRAIN(w);
     engine_watch_free(w->w);
     relay_server_free(w->srv);
     free(w->text);
-    CHECK_INT(uv_loop_close(&w->loop), 0);
+    CHECK_LOOP_CLOSED(w);
 }
 
 /* ---- tests ----------------------------------------------------------------------------------- */
@@ -383,7 +358,7 @@ static void test_snapshot_later(void)
     mgr_connect(&w, &m);
     RUN_UNTIL(&w, m.ready, TIMEOUT_MS);
     relay_server_state_delta(w.srv, "{\"event\":{}}", 12); /* before any snapshot: not sent */
-    run_for(&w, 100);
+    RUN_FOR(&w, 100);
     CHECK_INT(mgr_count(&m), 0);
     w.text = strdup("{\"containers\":[],\"images\":[],\"info\":{},\"version\":{}}");
     relay_server_state_snapshot(w.srv);
@@ -431,15 +406,14 @@ static void test_burst_resync(void)
     CHECK(st->state_resyncs >= 1);
     /* the last message the manager gets says n = N */
     int last = -1;
-    w.timed_out = false;
-    uv_timer_start(&w.deadline, on_deadline, TIMEOUT_MS, 0);
+    DEADLINE_START(&w, TIMEOUT_MS);
     while (last != N && !w.timed_out) {
         uv_run(&w.loop, UV_RUN_ONCE);
         if (mgr_count(&m))
             last = (int)json_integer_value(
                 json_object_get(msg_body(mgr_msg(&m, mgr_count(&m) - 1)), "n"));
     }
-    uv_timer_stop(&w.deadline);
+    DEADLINE_STOP(&w);
     CHECK_INT(last, N);
     int snapshots = 0, gaps = 0, n = -1;
     for (size_t i = 0; i < mgr_count(&m); i++) {
