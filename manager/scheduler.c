@@ -107,6 +107,27 @@ static int grow(void *p, size_t *cap, size_t need, size_t sz)
     return 0;
 }
 
+/* Reservations and totals add up in int64_t, saturating: a sum of engine-reported or
+ * client-given sizes must not overflow (undefined), and "more than anything" stays that. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+/* a * b for b > 0, saturating. */
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    if (a > INT64_MAX / b)
+        return INT64_MAX;
+    if (a < INT64_MIN / b)
+        return INT64_MIN;
+    return a * b;
+}
+
 /* ---- string builder (error texts) ----------------------------------------------------------- */
 
 struct sb {
@@ -653,6 +674,203 @@ static void memo_put(struct memo *m, const char *k, bool hit)
     m->n++;
 }
 
+/* What glibc may be given. Its regcomp copies the operand of '+' (a+ is aa*) and of a counted
+ * repetition, and its work grows much faster than the copies where a loop ('*', '+', {n,})
+ * repeats something that can match the empty string: /a++++++++++++++++++/ or
+ * /((((a+)+)+)+...)/ took seconds and gigabytes, synchronously in the manager's create path.
+ * Classic's Go regexp (RE2) refused two shapes, and they get its error texts: a repetition
+ * operator right after another, a lazy '?' being part of the first ("invalid nested repetition
+ * operator: `++`"), and a count over 1000, alone or multiplied by the counts around it
+ * ("invalid repeat count: `{1001}`"). The limits of this scheduler come under Go's names for
+ * its own (higher) ones: over RE_MAX_LEN bytes, or over RE_MAX_SIZE nodes once glibc has made
+ * its copies, a loop over what can match "" counting RE_LOOP_WEIGHT per node ("expression too
+ * large"); repetitions nested more than RE_MAX_NEST deep ("expression nests too deeply"). */
+#define RE_MAX_LEN 256
+#define RE_MAX_SIZE 256
+#define RE_LOOP_WEIGHT 8
+#define RE_MAX_NEST 4
+#define RE_MAX_TOTAL 2048 /* nodes, all the patterns of one decision */
+#define RE_MAX_COUNT 1000
+
+/* An item of a pattern (an atom, a group, a repetition), or a group's contents so far. */
+struct re_part {
+    size_t raw;    /* nodes, glibc's copies included */
+    size_t size;   /* the same, weighted: what counts against the limits */
+    int nest;      /* repetitions nested in one another */
+    size_t copies; /* product of the counts (Go's repeatIsValid) */
+    bool empty;    /* can match the empty string */
+};
+
+/* An open group: its contents, and whether they can match "" (some alternative, all of whose
+ * items can). */
+struct re_group {
+    struct re_part in; /* raw and size: sums; nest and copies: the largest */
+    bool alt_empty;    /* the current alternative can */
+    bool before_last;  /* ... but for its last item */
+    bool any_empty;    /* an earlier alternative can */
+};
+
+/* "{n}", "{n,}", "{n,m}", and "{,m}" (glibc reads it as {0,m}) at p: the end, or NULL. hi is -1
+ * for no upper bound; counts are capped just over RE_MAX_COUNT. */
+static const char *re_counted(const char *p, long *lo, long *hi)
+{
+    long v[2] = {0, -1};
+    int k = 0;
+    bool digits = false;
+    for (p++;; p++) {
+        if (isdigit((unsigned char)*p)) {
+            long d = *p - '0';
+            v[k] = v[k] < 0 ? d : (v[k] > RE_MAX_COUNT ? v[k] : v[k] * 10 + d);
+            digits = true;
+        } else if (*p == ',' && k == 0) {
+            k = 1;
+        } else if (*p == '}' && digits) {
+            *lo = v[0];
+            *hi = k == 0 ? v[0] : v[1];
+            return p + 1;
+        } else {
+            return NULL;
+        }
+    }
+}
+
+/* The end of the bracket expression starting at p ('['), as bracket_to_ere reads it. */
+static const char *re_bracket_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p && *p != ']') {
+        const char *end = p[0] == '[' && p[1] == ':' ? strstr(p + 2, ":]") : NULL;
+        p = end ? end + 2 : p + (p[0] == '\\' && p[1] ? 2 : 1);
+    }
+    return *p ? p + 1 : p;
+}
+
+/* Appends item x to group g, or (replace) puts it in the place of the last item, last. */
+static void re_add(struct re_group *g, struct re_part x, const struct re_part *last, size_t *total)
+{
+    if (last) {
+        g->in.raw -= last->raw;
+        g->in.size -= last->size;
+        *total -= last->size;
+    } else {
+        g->before_last = g->alt_empty;
+    }
+    g->alt_empty = g->before_last && x.empty;
+    g->in.raw += x.raw;
+    g->in.size += x.size;
+    *total += x.size;
+    if (x.nest > g->in.nest)
+        g->in.nest = x.nest;
+    if (x.copies > g->in.copies)
+        g->in.copies = x.copies;
+}
+
+/* 0, or -1 with Go's error text in *msg. src is the pattern as classic gave it to Go; its nodes
+ * come out of *budget, what the decision's other patterns left of RE_MAX_TOTAL. */
+static int re_limits(const char *src, size_t *budget, struct sb *msg)
+{
+    static const char pre[] = "error parsing regexp: ";
+    static const struct re_group open = {{0, 0, 0, 1, true}, true, true, false};
+    if (strlen(src) > RE_MAX_LEN)
+        goto large;
+    struct re_group lv[RE_MAX_LEN + 1]; /* the open groups; lv[0] the whole pattern */
+    size_t top = 0, total = 0;          /* total: the weighted nodes so far, every level's */
+    lv[0] = open;
+    struct re_part atom = open.in; /* the last item of lv[top], the operand of a repetition */
+    const char *last_rep = NULL;   /* the repetition operator just before, if any */
+    for (const char *p = src; *p;) {
+        const char *prev_rep = last_rep, *op = p, *end = NULL;
+        long lo = -1, hi = -1;
+        last_rep = NULL;
+        if (*p == '*' || *p == '+' || *p == '?')
+            end = p + 1;
+        else if (*p == '{')
+            end = re_counted(p, &lo, &hi);
+        if (end) {
+            p = *end == '?' ? end + 1 : end; /* a lazy repetition: the same nodes */
+            if (prev_rep) {
+                sb_printf(msg, "%sinvalid nested repetition operator: `%.*s`", pre,
+                          (int)(p - prev_rep), prev_rep);
+                return -1;
+            }
+            struct re_part r = {atom.raw + 1, atom.size + 1, atom.nest + 1, atom.copies, true};
+            bool loop = *op == '*' || *op == '+';
+            if (*op == '+') {
+                r = (struct re_part){2 * atom.raw + 1, 2 * atom.size + 1, r.nest, r.copies,
+                                     atom.empty};
+            } else if (*op == '{') {
+                long most = hi > lo ? hi : lo;
+                if (lo > RE_MAX_COUNT || hi > RE_MAX_COUNT || (hi >= 0 && lo > hi) ||
+                    (most > 0 && atom.copies > (size_t)(RE_MAX_COUNT / most))) {
+                    sb_printf(msg, "%sinvalid repeat count: `%.*s`", pre, (int)(p - op), op);
+                    return -1;
+                }
+                size_t k = (size_t)(most > 0 ? most : 1);
+                r = (struct re_part){atom.raw * k + 1, atom.size * k + 1, r.nest,
+                                     atom.copies * (size_t)most, atom.empty || lo == 0};
+                loop = hi < 0;
+            }
+            if (loop && atom.empty)
+                r.size = RE_LOOP_WEIGHT * r.raw;
+            if (r.nest > RE_MAX_NEST) {
+                sb_printf(msg, "%sexpression nests too deeply: `%s`", pre, src);
+                return -1;
+            }
+            re_add(&lv[top], r, &atom, &total);
+            atom = r;
+            last_rep = op;
+        } else if (strncmp(p, "(?i)", 4) == 0) {
+            p += 4; /* a flag: the item before stays the operand */
+            continue;
+        } else if (*p == '(') {
+            p += p[1] == '?' && p[2] == ':' ? 3 : 1;
+            lv[++top] = open;
+            atom = open.in;
+            continue;
+        } else if (*p == ')' && top > 0) {
+            p++;
+            const struct re_group *g = &lv[top--];
+            atom = g->in;
+            atom.raw++;
+            atom.size++;
+            atom.empty = g->any_empty || g->alt_empty;
+            total -= g->in.size; /* counted again as the item of the level above */
+            re_add(&lv[top], atom, NULL, &total);
+        } else if (*p == '|') {
+            p++;
+            lv[top].any_empty |= lv[top].alt_empty;
+            lv[top].alt_empty = lv[top].before_last = true;
+            lv[top].in.raw++;
+            lv[top].in.size++;
+            total++;
+            atom = open.in;
+            continue;
+        } else {
+            /* an atom: a character, a class, an escape; the anchors match "" */
+            bool empty = *p == '^' || *p == '$' || (p[0] == '\\' && (p[1] == 'b' || p[1] == 'B'));
+            p = *p == '[' ? re_bracket_end(p) : p + (p[0] == '\\' && p[1] ? 2 : 1);
+            atom = (struct re_part){1, 1, 0, 1, empty};
+            re_add(&lv[top], atom, NULL, &total);
+        }
+        if (total > RE_MAX_SIZE)
+            goto large;
+    }
+    if (total > *budget) {
+        sb_printf(msg, "%sexpression too large: `%s` (over %d nodes with the other patterns)", pre,
+                  src, RE_MAX_TOTAL);
+        return -1;
+    }
+    *budget -= total;
+    return 0;
+large:
+    sb_printf(msg, "%sexpression too large: `%s`", pre, src);
+    return -1;
+}
+
 static void expr_free(struct expr *e)
 {
     if (e->mode == M_REGEX && e->re_ok)
@@ -663,49 +881,55 @@ static void expr_free(struct expr *e)
     memset(e, 0, sizeof(*e));
 }
 
-static void expr_compile(struct expr *e)
+/* 0, or -1 with the error in *msg: a pattern over the limits (re_limits). One that is within
+ * them but does not translate or compile matches nothing, as classic's did. */
+static int expr_compile(struct expr *e, size_t *re_budget, struct sb *msg)
 {
     const char *v = e->value;
     size_t n = strlen(v);
+    struct sb src = {0};
     if (v[0] == '/' && v[n - 1] == '/') {
         if (n <= 2) {
             e->mode = M_ALL; /* "//" or "/": the empty pattern matches everything */
-            return;
+            return 0;
         }
-        struct sb src = {0}, ere = {0};
         sb_putn(&src, v + 1, n - 2);
-        int flags = REG_EXTENDED | REG_NOSUB;
-        e->mode = M_REGEX;
-        e->re_ok = !src.oom && re2_to_ere(src.p, &ere, &flags) == 0 && !ere.oom &&
-                   regcomp(&e->re, ere.p ? ere.p : "", flags) == 0;
-        free(src.p);
-        free(ere.p);
-        return;
-    }
-    if (!has_regex_meta(v)) {
+    } else if (!has_regex_meta(v)) {
         e->mode = strchr(v, '*') ? M_GLOB : M_LITERAL;
-        return;
+        return 0;
+    } else {
+        /* Classic: "^" + value with '*' → ".*" + "$", compiled as a regular expression. */
+        sb_putc(&src, '^');
+        for (const char *p = v; *p; p++) {
+            if (*p == '*')
+                sb_puts(&src, ".*");
+            else
+                sb_putc(&src, *p);
+        }
+        sb_putc(&src, '$');
     }
-    /* Classic: "^" + value with '*' → ".*" + "$", compiled as a regular expression. */
-    struct sb src = {0}, ere = {0};
-    sb_putc(&src, '^');
-    for (const char *p = v; *p; p++) {
-        if (*p == '*')
-            sb_puts(&src, ".*");
-        else
-            sb_putc(&src, *p);
-    }
-    sb_putc(&src, '$');
-    int flags = REG_EXTENDED | REG_NOSUB;
     e->mode = M_REGEX;
-    e->re_ok = !src.oom && re2_to_ere(src.p, &ere, &flags) == 0 && !ere.oom &&
-               regcomp(&e->re, ere.p, flags) == 0;
+    if (src.oom) {
+        msg->oom = true;
+        return -1;
+    }
+    if (re_limits(src.p, re_budget, msg) < 0) {
+        free(src.p);
+        return -1;
+    }
+    struct sb ere = {0};
+    int flags = REG_EXTENDED | REG_NOSUB;
+    e->re_ok = re2_to_ere(src.p, &ere, &flags) == 0 && !ere.oom &&
+               regcomp(&e->re, ere.p ? ere.p : "", flags) == 0;
     free(src.p);
     free(ere.p);
+    return 0;
 }
 
-/* parseExprs for one expression. 0, or -1 with the error text in *msg (sb). */
-static int expr_parse(const char *text, struct expr *e, struct sb *msg)
+/* parseExprs for one expression. 0, or -1 with the error text in *msg (sb). re_budget: the
+ * pattern's nodes come out of it (expr_compile); NULL for a whitelist, whose value is a list
+ * of names, never a pattern. */
+static int expr_parse(const char *text, struct expr *e, size_t *re_budget, struct sb *msg)
 {
     memset(e, 0, sizeof(*e));
     int op = -1;
@@ -749,7 +973,15 @@ static int expr_parse(const char *text, struct expr *e, struct sb *msg)
         e->mode = M_LITERAL;
         return 0;
     }
-    expr_compile(e);
+    if (re_budget == NULL) {
+        e->mode = M_LITERAL;
+        return 0;
+    }
+    if (expr_compile(e, re_budget, msg) < 0) {
+        free(e->buf);
+        memset(e, 0, sizeof(*e));
+        return -1;
+    }
     return 0;
 }
 
@@ -1223,8 +1455,8 @@ int sched_node_add_container(struct sched_view *v, size_t i, const struct sched_
     }
     if (add_image_with_repo(v, n, d->image) < 0 || add_image_ref(v, n, d->image_id) < 0)
         return -1;
-    n->used_memory += d->memory;
-    n->used_mcpus += d->mcpus;
+    n->used_memory = sat_add(n->used_memory, d->memory);
+    n->used_mcpus = sat_add(n->used_mcpus, d->mcpus);
     n->ncontainers++;
     return 0;
 }
@@ -1233,9 +1465,9 @@ int64_t sched_mcpus_from_engine(int64_t cpu_shares, int64_t nano_cpus, int64_t n
 {
     int64_t a = 0, b = 0;
     if (cpu_shares > 0 && ncpu > 0)
-        a = cpu_shares * ncpu / 1024 * 1000;
+        a = sat_mul(sat_mul(cpu_shares, ncpu) / 1024, 1000);
     if (nano_cpus > 0)
-        b = (nano_cpus + 999999) / 1000000;
+        b = nano_cpus / 1000000 + (nano_cpus % 1000000 != 0); /* rounded up */
     return a > b ? a : b;
 }
 
@@ -1281,6 +1513,7 @@ struct decision {
     struct expr *ex[SCHED_F_COUNT];
     size_t nex[SCHED_F_COUNT];
     struct sb perr[SCHED_F_COUNT];
+    size_t re_budget; /* nodes the patterns may still have (RE_MAX_TOTAL) */
     /* Dependencies: names without ":ro" / ":alias". */
     char **deps;
     size_t ndeps;
@@ -1318,7 +1551,8 @@ static int decision_prepare(struct decision *d)
             return -1;
         for (size_t i = 0; i < n; i++) {
             struct expr *e = &d->ex[kind][i];
-            if (expr_parse(list[i] ? list[i] : "", e, &d->perr[kind]) < 0) {
+            size_t *budget = kind == SCHED_F_WHITELIST ? NULL : &d->re_budget;
+            if (expr_parse(list[i] ? list[i] : "", e, budget, &d->perr[kind]) < 0) {
                 if (d->perr[kind].oom)
                     return -1;
                 /* parseExprs stops at the first bad one: the filter fails as a whole. */
@@ -1744,6 +1978,17 @@ static int64_t pct_of(int64_t x, int64_t pct)
     return (x / 100) * pct + (x % 100) * pct / 100;
 }
 
+/* (used + req) * 100 / total, the strategies' load in percent, for total > 0 and used, req >=
+ * 0; 101 stands for anything over 100. */
+static int64_t load_pct(int64_t used, int64_t req, int64_t total)
+{
+    if (used <= INT64_MAX / 200 && req <= INT64_MAX / 200)
+        return (used + req) * 100 / total;
+    /* Over 4.6e16 (bytes or milli-CPUs) only: in floating point, close enough. */
+    double pct = ((double)used + (double)req) * 100.0 / (double)total;
+    return pct >= 101.0 ? 101 : (int64_t)pct;
+}
+
 /* Spread: lower weight first, then fewer containers; binpack is the reverse of that order
  * (higher weight, then more containers). Equal on both: view order (deterministic). */
 static int cmp_spread(const void *a, const void *b)
@@ -1804,15 +2049,15 @@ static int rank(struct decision *d, size_t *cand, size_t n, size_t want, struct 
     uint64_t ties = 0; /* nodes equal to best but for their index (reservoir sampling) */
     for (size_t i = 0; i < n; i++) {
         const struct sched_node *node = &d->v->nodes[cand[i]];
-        int64_t total_mem = node->memory + pct_of(node->memory, pct);
-        int64_t total_m = (node->cpus + pct_of(node->cpus, pct)) * 1000;
+        int64_t total_mem = sat_add(node->memory, pct_of(node->memory, pct));
+        int64_t total_m = sat_mul(sat_add(node->cpus, pct_of(node->cpus, pct)), 1000);
         if (total_mem < req_mem || total_m < req_m)
             continue;
         int64_t cpu_score = 100, mem_score = 100;
         if (req_m > 0)
-            cpu_score = (node->used_mcpus + req_m) * 100 / total_m;
+            cpu_score = load_pct(node->used_mcpus, req_m, total_m);
         if (req_mem > 0)
-            mem_score = (node->used_memory + req_mem) * 100 / total_mem;
+            mem_score = load_pct(node->used_memory, req_mem, total_mem);
         if (cpu_score > 100 || mem_score > 100)
             continue;
         struct weighed x = {cpu_score + mem_score + factor * node->health, node->ncontainers,
@@ -1935,7 +2180,7 @@ int sched_select(const struct sched_config *c, const struct sched_view *v,
                  const struct sched_request *req, size_t want, struct sched_result *out)
 {
     memset(out, 0, sizeof(*out));
-    struct decision d = {.c = c, .v = v, .r = req};
+    struct decision d = {.c = c, .v = v, .r = req, .re_budget = RE_MAX_TOTAL};
     size_t cap = v->nnodes ? v->nnodes : 1;
     size_t *a = malloc(cap * sizeof(size_t)), *b = malloc(cap * sizeof(size_t)), *saved = NULL;
     int rc = -2;
@@ -2038,14 +2283,21 @@ static const char *jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+/* An engine's number (or a body's, once sched_request_from_body accepted it): an integer, or
+ * a real truncated, saturating outside int64_t (a cast would be undefined); else 0. */
 static int64_t jint(const json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
     if (json_is_integer(v))
         return (int64_t)json_integer_value(v);
-    if (json_is_real(v))
-        return (int64_t)json_real_value(v);
-    return 0;
+    if (!json_is_real(v))
+        return 0;
+    double d = json_real_value(v);
+    if (d >= 9223372036854775808.0) /* 2^63 */
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return d == d ? (int64_t)d : 0;
 }
 
 /* "80/tcp" → the protocol part ("tcp" if none). Returns a pointer into key or a literal. */
@@ -2377,6 +2629,46 @@ static int64_t nonneg(int64_t x)
     return x > 0 ? x : 0;
 }
 
+/* CpuShares N reserves N CPUs, N * 1000 milli-CPUs, and becomes about N * 1024 shares for the
+ * chosen engine: above 2^40 CPUs it is no reservation any machine can hold, and refusing it
+ * keeps that arithmetic exact. NanoCpus needs no bound (any int64_t is at most 9.2e12
+ * milli-CPUs), nor Memory (bytes; dockerd accepts any). */
+#define MAX_CPU_SHARES (1LL << 40)
+
+/* The create body's reservation fields, read as Go's encoding/json read them into classic's
+ * (and dockerd's) int64_t fields: absent or null is 0, an integer is itself, and anything else
+ * (1.5, 1e300, "1g") is refused ("cannot unmarshal number 1.5 into ... of type int64", a 400).
+ * NULL, or the error text's reason with *bad the field's name. */
+static const char *body_reservations(const json_t *body, const json_t *hc, int64_t v[5],
+                                     const char **bad)
+{
+    static const struct {
+        bool in_hc;
+        const char *key, *name;
+        int64_t max;
+    } fields[5] = {
+        {true, "Memory", "HostConfig.Memory", INT64_MAX},
+        {true, "CpuShares", "HostConfig.CpuShares", MAX_CPU_SHARES},
+        {true, "NanoCpus", "HostConfig.NanoCpus", INT64_MAX},
+        {false, "Memory", "Memory", INT64_MAX},
+        {false, "CpuShares", "CpuShares", MAX_CPU_SHARES},
+    };
+    for (int i = 0; i < 5; i++) {
+        const json_t *x = json_object_get(fields[i].in_hc ? hc : body, fields[i].key);
+        *bad = fields[i].name;
+        v[i] = 0;
+        if (x == NULL || json_is_null(x))
+            continue;
+        if (!json_is_integer(x))
+            return "has the wrong type";
+        v[i] = (int64_t)json_integer_value(x);
+        if (v[i] > fields[i].max)
+            return "is out of range";
+    }
+    *bad = NULL;
+    return NULL;
+}
+
 int sched_request_from_body(json_t *body, const char *name, const char *swarm_id,
                             struct sched_request **out, int *status, char *err, size_t errlen)
 {
@@ -2405,8 +2697,12 @@ int sched_request_from_body(json_t *body, const char *name, const char *swarm_id
               : bad_type(vfrom, JSON_ARRAY) ? "HostConfig.VolumesFrom"
               : bad_type(json_object_get(hc, "NetworkMode"), JSON_STRING) ? "HostConfig.NetworkMode"
                                                                           : NULL;
+    const char *why = "has the wrong type";
+    int64_t res_v[5]; /* HostConfig's Memory, CpuShares, NanoCpus; the top-level two */
+    if (bad == NULL)
+        why = body_reservations(body, hc, res_v, &bad);
     if (bad) {
-        snprintf(err, errlen, "invalid container config: \"%s\" has the wrong type", bad);
+        snprintf(err, errlen, "invalid container config: \"%s\" %s", bad, why);
         return -1;
     }
     struct sched_request *r = calloc(1, sizeof(*r));
@@ -2510,14 +2806,11 @@ int sched_request_from_body(json_t *body, const char *name, const char *swarm_id
 
     /* Reservations; an old API's top-level Memory / CpuShares win when set (classic's
      * ConsolidateResourceFields). */
-    int64_t memory = jint(hc, "Memory"), shares = jint(hc, "CpuShares");
-    if (jint(body, "Memory") != 0)
-        memory = jint(body, "Memory");
-    if (jint(body, "CpuShares") != 0)
-        shares = jint(body, "CpuShares");
+    int64_t memory = res_v[3] != 0 ? res_v[3] : res_v[0];
+    int64_t shares = res_v[4] != 0 ? res_v[4] : res_v[1], nano = nonneg(res_v[2]);
     r->memory = nonneg(memory);
-    int64_t by_shares = nonneg(shares) * 1000,
-            by_nano = (nonneg(jint(hc, "NanoCpus")) + 999999) / 1000000;
+    int64_t by_shares = nonneg(shares) * 1000, /* at most 2^40 * 1000 */
+        by_nano = nano / 1000000 + (nano % 1000000 != 0);
     r->mcpus = by_shares > by_nano ? by_shares : by_nano;
 
     json_object_foreach(pb, key, x)
@@ -2581,8 +2874,10 @@ void sched_body_set_cpu_shares(json_t *body, int64_t ncpu)
         if (targets[i] == NULL)
             continue;
         int64_t n = jint(targets[i], "CpuShares");
-        if (n <= 0)
-            continue;
-        json_object_set_new(targets[i], "CpuShares", json_integer((n * 1024 + ncpu - 1) / ncpu));
+        if (n <= 0 || n > INT64_MAX / 1024)
+            continue; /* too big: a body sched_request_from_body refused (MAX_CPU_SHARES) */
+        int64_t shares = n * 1024;
+        json_object_set_new(targets[i], "CpuShares",
+                            json_integer(shares / ncpu + (shares % ncpu != 0)));
     }
 }

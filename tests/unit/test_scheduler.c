@@ -361,6 +361,102 @@ static void test_regex_translation(void)
     sched_view_free(v);
 }
 
+/* pre + "/" + n copies of unit + "/" in buf. */
+static const char *repeat_pattern(char *buf, size_t cap, const char *pre, const char *unit,
+                                  size_t n)
+{
+    size_t len = (size_t)snprintf(buf, cap, "%s/", pre);
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s", unit);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "/");
+    return buf;
+}
+
+#define ERR_RE "error: " PREFIX "\nerror from constraint filter: error parsing regexp: "
+
+/* What glibc is never given: classic's Go regexp errors, and this scheduler's size limits. */
+static void test_regex_limits(void)
+{
+    struct sched_view *v = fixtures();
+    struct sched_config c = config("spread", "constraint", 0.05);
+    /* a repetition of a repetition: the fuzzer's regcomp that took seconds and gigabytes */
+    CHECK_STR(cons1(&c, v, "node==/a++/"), ERR_RE "invalid nested repetition operator: `++`");
+    CHECK_STR(cons1(&c, v, "node!=/a++/"), ERR_RE "invalid nested repetition operator: `++`");
+    CHECK_STR(cons1(&c, v, "node==~/a++/"), ERR_RE "invalid nested repetition operator: `++`");
+    CHECK_STR(cons1(&c, v, "name==/node0**/"), ERR_RE "invalid nested repetition operator: `**`");
+    CHECK_STR(cons1(&c, v, "name==/x?*/"), ERR_RE "invalid nested repetition operator: `?*`");
+    CHECK_STR(cons1(&c, v, "name==/x+?+/"), ERR_RE "invalid nested repetition operator: `+?+`");
+    CHECK_STR(cons1(&c, v, "name==/x*?\?/"), ERR_RE "invalid nested repetition operator: `*??`");
+    char buf[1024], want[1200];
+    snprintf(buf, sizeof(buf), "node!=/(a%s)+$/", "++++++++++++++++++++++++++++++++++++++++++++");
+    CHECK_STR(cons1(&c, v, buf), ERR_RE "invalid nested repetition operator: `++`");
+    /* a glob is compiled as a pattern too: "^a++$" */
+    CHECK_STR(cons1(&c, v, "name==node0++"), ERR_RE "invalid nested repetition operator: `++`");
+    /* a lazy repetition is one operator; escaped or bracketed '+' is no operator */
+    CHECK_STR(cons1(&c, v, "name==/^node0+?$/"), "node-0-name");
+    CHECK_STR(cons1(&c, v, "name==/^node[+]+/"), "error: " PREFIX "\n[name==/^node[+]+/]");
+    CHECK_STR(cons1(&c, v, "name==/node\\++/"), "error: " PREFIX "\n[name==/node\\++/]");
+    CHECK_STR(cons1(&c, v, "name==/[]+]+/"), "error: " PREFIX "\n[name==/[]+]+/]");
+    /* nesting: four repetitions deep at most, groups and (?i) flags counted through */
+    CHECK_STR(cons1(&c, v, "name==/^(((no+)+d?)*e0)+$/"), "node-0-name");
+    CHECK_STR(cons1(&c, v, "name==/^((((no+)+d?)*e0)+)?$/"),
+              ERR_RE "expression nests too deeply: `^((((no+)+d?)*e0)+)?$`");
+    CHECK_STR(cons1(&c, v, "name==/^(?:(?:(?:(?:n+)+)+)+)+/"),
+              ERR_RE "expression nests too deeply: `^(?:(?:(?:(?:n+)+)+)+)+`");
+    CHECK_STR(cons1(&c, v, "name==/(?i)NODE0+(?i)+(?i)+(?i)+/"), "node-0-name");
+    CHECK_STR(cons1(&c, v, "name==/node0+(?i)+(?i)+(?i)+(?i)+/"),
+              ERR_RE "expression nests too deeply: `node0+(?i)+(?i)+(?i)+(?i)+`");
+    /* size: 256 bytes, and 256 nodes once glibc has copied what '+' repeats */
+    size_t len = (size_t)snprintf(buf, sizeof(buf), "name==/^(");
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "n%04d|", i);
+    snprintf(buf + len, sizeof(buf) - len, "node0)$/"); /* 249 bytes */
+    CHECK_STR(cons1(&c, v, buf), "node-0-name");
+    repeat_pattern(buf, sizeof(buf), "name==", "node0", 52); /* 260 bytes */
+    snprintf(want, sizeof(want), ERR_RE "expression too large: `%.260s`", buf + 7);
+    CHECK_STR(cons1(&c, v, buf), want);
+    /* (node0|x)+ is 17 nodes, '+' copying its group: 15 fit in 256, 16 (160 bytes) do not */
+    CHECK_STR(cons1(&c, v, repeat_pattern(buf, sizeof(buf), "name!=", "(node0|x)+", 15)),
+              "node-0-name,node-1-name,node-2-name,node-3-name");
+    repeat_pattern(buf, sizeof(buf), "name!=", "(node0|x)+", 16);
+    snprintf(want, sizeof(want), ERR_RE "expression too large: `%.160s`", buf + 7);
+    CHECK_STR(cons1(&c, v, buf), want);
+    /* a loop over what can match "" counts 8 per node: (a?)+ is 7 nodes, 56 */
+    CHECK_STR(cons1(&c, v, "name==/^(a?)+(a?)+(a?)+(a?)+node0/"), "node-0-name");
+    CHECK_STR(cons1(&c, v, "name==/^(a?)+(a?)+(a?)+(a?)+(a?)+node0/"),
+              ERR_RE "expression too large: `^(a?)+(a?)+(a?)+(a?)+(a?)+node0`");
+    CHECK_STR(cons1(&c, v, "name==/^((a?)+)+$/"), "node-3-name"); /* 137 */
+    /* "" is matched by an empty alternative, a star, an anchor: 32 + 40 + 40 + 32 + 56 + 1 */
+    CHECK_STR(cons1(&c, v, "name==/(|a)*(^)+(\\b)+(.*)*(.?)+$/"),
+              "node-0-name,node-1-name,node-2-name");
+    CHECK_STR(cons1(&c, v, "name==/(|a)*(^)+(\\b)+(.*)*(.?)+(.?)+$/"),
+              ERR_RE "expression too large: `(|a)*(^)+(\\b)+(.*)*(.?)+(.?)+$`");
+    /* and 2048 nodes for all the patterns of a decision, affinities and globs included */
+    struct sched_config all = config("spread", NULL, 0.05);
+    char p1[300], p2[300];
+    repeat_pattern(p1, sizeof(p1), "name!=", "(node0|x)+", 15); /* 255 nodes */
+    repeat_pattern(p2, sizeof(p2), "tier!=", "(node0|x)+", 15);
+    struct sched_request r = exprs_req(L(p1, p1, p1, p1, p1, p1, p1), L(p2), NULL); /* 8 * 255 */
+    CHECK_STR(decide(&all, v, &r, 0), "node-0-name,node-1-name,node-2-name,node-3-name");
+    r = exprs_req(L(p1, p1, p1, p1, p1, p1, p1, "name==*-name+"), L(p2), NULL); /* ^.*-name+$ */
+    snprintf(
+        want, sizeof(want),
+        "error: " PREFIX "\n[available container slots]\n[%s (soft=false)]\nerror from "
+        "constraint filter: error parsing regexp: expression too large: `^.*-name+$` (over 2048 "
+        "nodes with the other patterns)",
+        p2);
+    CHECK_STR(decide(&all, v, &r, 0), want);
+    /* a whitelist is a list of names, never compiled: no limit */
+    char names[400];
+    len = (size_t)snprintf(names, sizeof(names), "node==node-2-name");
+    for (int i = 0; i < 30; i++)
+        len += (size_t)snprintf(names + len, sizeof(names) - len, "|nope-%02d+", i);
+    r = exprs_req(NULL, NULL, L(names));
+    CHECK_STR(decide(&all, v, &r, 0), "node-2-name");
+    sched_view_free(v);
+}
+
 /* ---- affinity --------------------------------------------------------------------------- */
 
 static struct sched_view *affinity_view(void)
@@ -1145,6 +1241,127 @@ static void test_body(void)
     }
 }
 
+/* The reservation fields as Go's encoding/json read them into int64 (classic, dockerd): a
+ * real or a string is a 400, and so is a CpuShares no machine has the CPUs for. */
+static void test_body_numbers(void)
+{
+    static const struct {
+        const char *body, *err;
+    } bad[] = {
+        {"{\"HostConfig\":{\"Memory\":1e300}}",
+         "invalid container config: \"HostConfig.Memory\" has the wrong type"},
+        {"{\"HostConfig\":{\"Memory\":1073741824.0}}",
+         "invalid container config: \"HostConfig.Memory\" has the wrong type"},
+        {"{\"HostConfig\":{\"CpuShares\":1.5}}",
+         "invalid container config: \"HostConfig.CpuShares\" has the wrong type"},
+        {"{\"HostConfig\":{\"NanoCpus\":\"1500000000\"}}",
+         "invalid container config: \"HostConfig.NanoCpus\" has the wrong type"},
+        {"{\"Memory\":true}", "invalid container config: \"Memory\" has the wrong type"},
+        {"{\"CpuShares\":-1e300}", "invalid container config: \"CpuShares\" has the wrong type"},
+        {"{\"HostConfig\":{\"CpuShares\":9223372036854775807}}",
+         "invalid container config: \"HostConfig.CpuShares\" is out of range"},
+        {"{\"HostConfig\":{\"CpuShares\":1099511627777}}", /* 2^40 + 1 */
+         "invalid container config: \"HostConfig.CpuShares\" is out of range"},
+        {"{\"CpuShares\":1,\"HostConfig\":{\"CpuShares\":9100000000000000}}",
+         "invalid container config: \"HostConfig.CpuShares\" is out of range"},
+        {"{\"CpuShares\":9100000000000000}",
+         "invalid container config: \"CpuShares\" is out of range"},
+        /* the other type errors come first */
+        {"{\"Image\":1,\"CpuShares\":1.5}",
+         "invalid container config: \"Image\" has the wrong type"},
+    };
+    struct sched_request *r;
+    int status;
+    char err[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *b = body_of(bad[i].body);
+        char *before = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        CHECK_INT(sched_request_from_body(b, "", "id", &r, &status, err, sizeof(err)), -1);
+        CHECK_INT(status, 400);
+        CHECK_STR(err, bad[i].err);
+        CHECK(r == NULL);
+        char *after = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        CHECK_STR(after, before); /* refused before any rewriting */
+        free(before);
+        free(after);
+        json_decref(b);
+    }
+    /* the largest values accepted: exact reservations, and shares for the engine */
+    json_t *b = body_of("{\"HostConfig\":{\"Memory\":9223372036854775807,\"CpuShares\":"
+                        "1099511627776,\"NanoCpus\":9223372036854775807}}");
+    CHECK_INT(sched_request_from_body(b, "", NULL, &r, &status, err, sizeof(err)), 0);
+    CHECK_INT(r->memory, INT64_MAX);
+    CHECK_INT(r->mcpus, 1099511627776LL * 1000);
+    /* nothing holds it: spread refuses, random places it, twice, and the sums saturate */
+    struct sched_view *v = sched_view_new();
+    add_node(v, "h1", "", 4, 4 * GIB, "");
+    add_node(v, "h2", "", 4, 4 * GIB, "");
+    struct sched_config spread = config("spread", NULL, 0.05);
+    CHECK_STR(decide(&spread, v, r, 1), "error: no resources available to schedule container");
+    CHECK_INT(sched_view_add_inflight(v, 0, r), 0);
+    CHECK_INT(sched_view_add_inflight(v, 0, r), 0);
+    CHECK_INT(v->nodes[0].used_memory, INT64_MAX);
+    CHECK_INT(v->nodes[0].used_mcpus, 2 * 1099511627776LL * 1000);
+    struct sched_request one = res_req(1, 1);
+    CHECK_STR(decide(&spread, v, &one, 0), "h2"); /* h1 is more than full */
+    sched_view_free(v);
+    sched_request_free(r);
+    sched_body_set_cpu_shares(b, 3); /* ceil(2^40 * 1024 / 3) */
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(b, "HostConfig"), "CpuShares")),
+              375299968947542LL);
+    sched_body_set_cpu_shares(b, INT64_MAX); /* 2^40 * 1024 * 1024 / (2^63 - 1), rounded up */
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(b, "HostConfig"), "CpuShares")),
+              1);
+    json_decref(b);
+    /* NanoCpus rounds up without overflowing; null is 0 */
+    b = body_of("{\"HostConfig\":{\"NanoCpus\":9223372036854775807,\"Memory\":null},"
+                "\"CpuShares\":null}");
+    CHECK_INT(sched_request_from_body(b, "", NULL, &r, &status, err, sizeof(err)), 0);
+    CHECK_INT(r->mcpus, 9223372036855LL);
+    CHECK_INT(r->memory, 0);
+    sched_request_free(r);
+    json_decref(b);
+    /* a body that never went through sched_request_from_body: too big to convert, left alone */
+    b = body_of("{\"CpuShares\":9100000000000000}");
+    sched_body_set_cpu_shares(b, 4);
+    CHECK_INT(json_integer_value(json_object_get(b, "CpuShares")), 9100000000000000LL);
+    json_decref(b);
+    /* engines' numbers (integers: engines.c refuses reals) saturate rather than overflow */
+    CHECK_INT(sched_mcpus_from_engine(INT64_MAX, 0, 64), INT64_MAX / 1024 * 1000);
+    CHECK_INT(sched_mcpus_from_engine(0, INT64_MAX, 64), 9223372036855LL);
+    CHECK_INT(sched_mcpus_from_engine(262144, 1, 128), 32768000);
+    static const char *const huge =
+        "{\"info\":{\"NCPU\":9223372036854775807,\"MemTotal\":9223372036854775807},"
+        "\"containers\":[{\"Id\":\"c1\",\"Names\":[\"/a\"],\"HostConfig\":{\"Memory\":"
+        "9223372036854775807,\"CpuShares\":-9223372036854775807,\"NanoCpus\":"
+        "9223372036854775807}},{\"Id\":\"c2\",\"Names\":[\"/b\"],\"HostConfig\":{\"Memory\":"
+        "9223372036854775807,\"CpuShares\":9223372036854775807}}]}";
+    struct engine e;
+    CHECK_INT(engine_init(&e, "h1"), 0);
+    CHECK_INT(
+        engines_apply_state(&e, FRAME_STATE_SNAPSHOT, huge, strlen(huge), NULL, err, sizeof(err)),
+        0);
+    int dummy;
+    e.healthy = true;
+    e.conn = (struct relay_conn *)&dummy;
+    v = sched_view_new();
+    CHECK_INT(sched_view_add_engine(v, &e, NULL, 0), 0);
+    const struct sched_node *n = &v->nodes[0];
+    CHECK_INT(n->cpus, INT64_MAX);
+    CHECK_INT(n->memory, INT64_MAX);
+    CHECK_INT(n->ncontainers, 2);
+    if (n->ncontainers == 2) {
+        CHECK_INT(n->containers[0].mcpus, 9223372036855LL);
+        CHECK_INT(n->containers[1].mcpus, INT64_MAX / 1024 * 1000);
+    }
+    CHECK_INT(n->used_memory, INT64_MAX);
+    CHECK_STR(decide(&spread, v, &one, 0), "h1"); /* (2^63 - 1 + 1 GiB) * 100 / (2^63 - 1): 100 */
+    one.memory = INT64_MAX / 100 * 2;
+    CHECK_STR(decide(&spread, v, &one, 0), "error: no resources available to schedule container");
+    sched_view_free(v);
+    engine_clear(&e);
+}
+
 /* ---- the jansson view ------------------------------------------------------------------- */
 
 static void test_engine_view(void)
@@ -1322,6 +1539,7 @@ int main(void)
     RUN(test_constraint);
     RUN(test_soft);
     RUN(test_regex_translation);
+    RUN(test_regex_limits);
     RUN(test_affinity);
     RUN(test_whitelist_health);
     RUN(test_port);
@@ -1332,6 +1550,7 @@ int main(void)
     RUN(test_random);
     RUN(test_error_chain);
     RUN(test_body);
+    RUN(test_body_numbers);
     RUN(test_engine_view);
     return check_done();
 }
