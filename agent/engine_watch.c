@@ -70,6 +70,9 @@ static size_t skip_ws(const char *p, size_t off, size_t len)
 
 int engine_watch_each(const char *text, size_t len, int (*fn)(void *arg, json_t *v), void *arg)
 {
+    /* A raw NUL is JSON nowhere, and jansson's element parser miscounts its position past one. */
+    if (memchr(text, '\0', len) != NULL)
+        return -1;
     size_t off = skip_ws(text, 0, len);
     if (off == len || text[off] != '[')
         return -1;

@@ -147,7 +147,8 @@ enum engine_watch_action engine_watch_classify(const json_t *event,
 
 /* Calls fn for each element of the JSON array text[0..len), parsed one at a time, so a long list
  * never becomes one big tree; fn's v is freed after the call. 0; -1 if the text is not a JSON
- * array (elements before the fault were handed out); or fn's nonzero return. */
+ * array or holds a NUL byte (elements before the fault were handed out); or fn's nonzero
+ * return. */
 int engine_watch_each(const char *text, size_t len, int (*fn)(void *arg, json_t *v), void *arg);
 
 /* Splits a byte stream into lines (for /events): line() gets each complete line without its

@@ -11,6 +11,7 @@
 #include "agent/engine_watch.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int each = engine_watch_each(c.body, c.len, on_element, &count);
         json_error_t jerr;
         json_t *v = json_loadb(c.body, c.len, 0, &jerr);
-        if ((each == 0) != json_is_array(v) || (each == 0 && count != json_array_size(v)))
+        /* A NUL byte is refused outright (jansson would skip one after a number). */
+        bool nul = memchr(c.body, '\0', c.len) != NULL;
+        if (nul ? each != -1
+                : ((each == 0) != json_is_array(v) || (each == 0 && count != json_array_size(v))))
             abort();
         json_decref(v);
     }
