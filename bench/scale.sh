@@ -50,6 +50,7 @@
 #                120 s at 200, 180 s at 1,000)
 #   --keep       keep the run's directory (logs, state dirs) instead of removing it
 #
+# The run's directory (keys, sockets, logs) is made under $TMPDIR (default /tmp).
 # Needs python3, curl and the docker CLI; nft (root) for the byte counts (without it the bytes
 # are "n/a" and the datagram rates remain). Everything it starts is recorded by pid and stopped
 # on exit, failure, SIGINT and SIGTERM (SIGTERM, then SIGKILL after 15 s); it then checks that
@@ -140,7 +141,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $need ]; then
 fi
 
 mkdir -p "$out"
-T=$(mktemp -d /tmp/swarm-scale.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/swarm-scale.XXXXXX")
 pids=()
 nft_table=""
 say() { echo "== $(date -u +%H:%M:%S) $*"; }
@@ -166,9 +167,10 @@ cleanup() {
     left=()
     for p in "${pids[@]}"; do [ -d "/proc/$p" ] && left+=("$p"); done
     # Anything else still running from this run's directory (a child we did not record)?
-    # (the pattern's [p] keeps grep from matching its own command line)
+    # (the pattern's [s] keeps grep from matching its own command line)
     local stray
-    stray=$(grep -ls -- "${T/\/tmp\//\/tm[p]\/}" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 || true)
+    local base=${T##*/}
+    stray=$(grep -ls -- "[${base:0:1}]${base:1}" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 || true)
     if [ ${#left[@]} -gt 0 ] || [ -n "$stray" ]; then
         echo "bench/scale.sh: LEFT RUNNING: ${left[*]} $stray" >&2
         rc=1
