@@ -98,7 +98,7 @@ static int run_version(const struct flagset *f)
     printf("  libsodium    %s\n", swcrypto_sodium_version());
     printf("  msgpack-c    %s\n", proto_msgpack_version());
     printf("  libuv        %s\n", agent_libuv_version());
-    printf("  libcurl      %s\n", agent_libcurl_version());
+    printf("  libcurl      %s\n", manager_libcurl_version());
     printf("  http-parser  %s\n", manager_http_parser_version());
     printf("  jansson      %s\n", manager_jansson_version());
     printf("  wire protocol %d\n", PROTO_WIRE_VERSION);

@@ -6,7 +6,6 @@
 #include "agent/join.h"
 #include "agent/members_fmt.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +134,4 @@ const struct swarm_command agent_members_command = {
 const char *agent_libuv_version(void)
 {
     return uv_version_string();
-}
-
-const char *agent_libcurl_version(void)
-{
-    return curl_version_info(CURLVERSION_NOW)->version;
 }

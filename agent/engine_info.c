@@ -1,7 +1,9 @@
 #include "agent/engine_info.h"
 
-#include <curl/curl.h>
+#include "agent/engine_http.h"
+
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,57 +138,68 @@ const char *engine_socket_path(const char *url)
     return url[0] == '/' ? url : NULL;
 }
 
-struct body {
-    char *data;
+/* One GET on a private loop, run to its end: engine_http is the same client the watcher uses. */
+struct fetch {
+    char *body;
     size_t len;
+    int status;
+    char err[200];
+    bool done;
 };
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+static void on_done(struct engine_http *h, int status, const char *body, size_t len,
+                    const char *err, void *arg)
 {
-    struct body *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n > ENGINE_BODY_MAX)
-        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    (void)h;
+    struct fetch *f = arg;
+    f->done = true;
+    f->status = status;
+    if (err) {
+        snprintf(f->err, sizeof(f->err), "%s", err);
+        return;
+    }
+    f->body = malloc(len + 1);
+    if (f->body == NULL) {
+        snprintf(f->err, sizeof(f->err), "out of memory");
+        return;
+    }
+    memcpy(f->body, body, len);
+    f->body[len] = '\0';
+    f->len = len;
 }
 
-static int get(const char *sock, const char *path, long timeout_ms, struct body *b, char *err,
+static int get(const char *sock, const char *path, long timeout_ms, struct fetch *f, char *err,
                size_t errlen)
 {
-    CURL *c = curl_easy_init();
-    if (c == NULL) {
-        snprintf(err, errlen, "curl_easy_init failed");
+    static const struct engine_http_callbacks cb = {.done = on_done};
+    struct engine_http_request rq = {
+        .path = path,
+        .body_max = ENGINE_BODY_MAX,
+        .timeout_ms = timeout_ms > 0 && timeout_ms < UINT32_MAX ? (uint32_t)timeout_ms : 0,
+    };
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc < 0) {
+        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
         return -1;
     }
-    char url[64];
-    snprintf(url, sizeof(url), "http://localhost%s", path);
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) {
+    if (engine_http_get(&loop, sock, &rq, &cb, f) == NULL)
+        snprintf(f->err, sizeof(f->err), "cannot start the request");
+    else
+        uv_run(&loop, UV_RUN_DEFAULT); /* returns once the request's handles are closed */
+    uv_loop_close(&loop);
+    if (!f->done && f->err[0] == '\0')
+        snprintf(f->err, sizeof(f->err), "no answer");
+    if (f->err[0] != '\0') {
         snprintf(err, errlen,
                  "the Docker engine at unix://%s did not answer GET %s: %s (is dockerd running? "
                  "point --engine at its socket)",
-                 sock, path, curl_easy_strerror(rc));
+                 sock, path, f->err);
         return -1;
     }
-    if (status != 200) {
-        snprintf(err, errlen, "the Docker engine at unix://%s answered GET %s with HTTP %ld", sock,
-                 path, status);
+    if (f->status != 200) {
+        snprintf(err, errlen, "the Docker engine at unix://%s answered GET %s with HTTP %d", sock,
+                 path, f->status);
         return -1;
     }
     return 0;
@@ -200,12 +213,12 @@ int engine_info_fetch(const char *url, long timeout_ms, struct engine_info *out,
         snprintf(err, errlen, "engine %s: expected unix:///path/to/docker.sock", url);
         return -1;
     }
-    struct body info = {0}, version = {0};
+    struct fetch info = {0}, version = {0};
     int rc = -1;
     if (get(sock, "/info", timeout_ms, &info, err, errlen) == 0 &&
         get(sock, "/version", timeout_ms, &version, err, errlen) == 0)
-        rc = engine_info_parse(info.data, info.len, version.data, version.len, out, err, errlen);
-    free(info.data);
-    free(version.data);
+        rc = engine_info_parse(info.body, info.len, version.body, version.len, out, err, errlen);
+    free(info.body);
+    free(version.body);
     return rc;
 }

@@ -3,8 +3,9 @@
  * capacity for the member metadata, read from the engine's GET /info and GET /version.
  *
  * engine_info_parse() is pure (JSON text in, struct out) so it can be unit-tested and fuzzed;
- * engine_info_fetch() does the blocking libcurl calls over the engine's unix socket, once, at
- * agent start, before the event loop runs.
+ * engine_info_fetch() makes the two requests over the engine's unix socket, once, at agent start,
+ * before the daemon's loop runs: agent/engine_http.h's client on a private libuv loop, run until
+ * the answers are in (blocking the caller).
  *
  * Ownership: struct engine_info is plain data with fixed-size, NUL-terminated strings; the caller
  * owns it. Strings longer than their field are an error, never silently truncated.

@@ -63,7 +63,6 @@
  */
 #include "agent/membership.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,12 +479,58 @@ static struct member *add_member(struct membership *m, struct proto_str name,
     return x;
 }
 
+/* ---- logarithms ------------------------------------------------------------------------------
+ * The few this module needs, computed here: libm's would make every agent map libm (some 300 KB
+ * of resident memory) for three calls. */
+
+/* ceil(log10(x)) for x >= 1: the least k with 10^k >= x. */
+static uint32_t ceil_log10(uint64_t x)
+{
+    uint32_t k = 0;
+    for (uint64_t p = 1; p < x && p <= UINT64_MAX / 10; p *= 10)
+        k++;
+    return k;
+}
+
+/* ceil(log2(x)) for x >= 1. */
+static uint32_t ceil_log2(uint64_t x)
+{
+    uint32_t k = 0;
+    while (k < 64 && ((uint64_t)1 << k) < x)
+        k++;
+    return k;
+}
+
+/* The natural logarithm of x > 0: x = m * 2^e with m in [0.707, 1.414) (halving and doubling
+ * are exact), then ln m = 2 * atanh(z), z = (m - 1) / (m + 1), |z| <= 0.172, whose series has
+ * converged to double precision well within 20 terms. */
+static double ln(double x)
+{
+    if (!(x > 0 && x < 1e300)) /* never here: counts, 1 and up */
+        return 0;
+    int e = 0;
+    double m = x;
+    while (m >= 1.41421356237309504880) {
+        m /= 2;
+        e++;
+    }
+    while (m < 0.70710678118654752440) {
+        m *= 2;
+        e--;
+    }
+    double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
+    for (int i = 1; i < 40; i += 2) {
+        sum += term / i;
+        term *= z2;
+    }
+    return 2 * sum + e * 0.69314718055994530942;
+}
+
 /* ---- broadcast queue -------------------------------------------------------------------- */
 
 static uint32_t retransmit_limit(const struct membership *m)
 {
-    double n = (double)m->count;
-    uint32_t scale = (uint32_t)ceil(log10(n + 1));
+    uint32_t scale = ceil_log10((uint64_t)m->count + 1);
     return m->t.retransmit_mult * (scale ? scale : 1);
 }
 
@@ -891,9 +936,9 @@ static uint64_t suspicion_timeout(const struct suspicion *s)
 {
     if (s->k == 0 || s->n == 0)
         return s->k == 0 ? s->min_ms : s->max_ms;
-    double frac = log((double)s->n + 1) / log((double)s->k + 1);
+    double frac = ln((double)s->n + 1) / ln((double)s->k + 1);
     double t = (double)s->max_ms - frac * (double)(s->max_ms - s->min_ms);
-    uint64_t ms = (uint64_t)floor(t);
+    uint64_t ms = t > 0 ? (uint64_t)t : 0; /* floor, t being positive */
     return ms < s->min_ms ? s->min_ms : ms;
 }
 
@@ -903,7 +948,7 @@ static void start_suspicion(struct membership *m, struct member *x, const char *
     if (s == NULL)
         return;
     double n = (double)alive_count(m);
-    double scale = n > 1 ? log10(n) : 1;
+    double scale = n > 1 ? ln(n) / 2.30258509299404568402 : 1; /* log10(n) */
     if (scale < 1)
         scale = 1;
     s->min_ms = (uint64_t)(m->t.suspicion_mult * scale * m->t.probe_interval_ms);
@@ -1384,11 +1429,10 @@ void membership_recv(struct membership *m, uint64_t now, const struct proto_addr
 static uint64_t pushpull_interval(const struct membership *m)
 {
     /* Past 32 members, sync less often so the cluster-wide TCP load stays flat (memberlist). */
-    double n = (double)m->count;
     uint64_t base = m->t.pushpull_interval_ms;
-    if (n <= 32)
+    if (m->count <= 32)
         return base;
-    return base * (uint64_t)(ceil(log2(n) - log2(32)) + 1);
+    return base * (ceil_log2(m->count) - 5 + 1); /* ceil(log2(n) - log2(32)) + 1 */
 }
 
 static void gossip_round(struct membership *m, uint64_t now)

@@ -17,6 +17,7 @@ swarm_require_pkg(SODIUM libsodium libsodium-dev)
 # msgpack-c 4.0 in Debian: library msgpackc, pkg-config name 'msgpack'.
 swarm_require_pkg(MSGPACK msgpack libmsgpack-dev)
 swarm_require_pkg(LIBUV libuv libuv1-dev)
+# libcurl: its headers only; `swarm bench` loads the library at run time (manager/curl_runtime.h).
 swarm_require_pkg(CURL libcurl libcurl4-openssl-dev)
 swarm_require_pkg(JANSSON jansson libjansson-dev)
 
@@ -31,3 +32,28 @@ add_library(swarm_http_parser INTERFACE)
 target_include_directories(swarm_http_parser INTERFACE ${HTTP_PARSER_INCLUDE_DIR})
 target_link_libraries(swarm_http_parser INTERFACE ${HTTP_PARSER_LIBRARY})
 message(STATUS "Found http-parser ${HTTP_PARSER_LIBRARY}")
+
+# Each shared library a process maps costs it resident pages (its relocations, GOT and data)
+# whatever it uses of it; from a static archive only the code swarm calls is linked. The agent
+# runs on every Docker host, small ones too, so by default the five libraries are linked from
+# Debian's archives (their -dev packages ship them) and only libc stays shared. The headers and
+# versions are the ones pkg-config found above.
+option(SWARM_STATIC_DEPS "link libsodium, libuv, msgpack-c, jansson and http-parser statically" ON)
+if(SWARM_STATIC_DEPS)
+    find_package(Threads REQUIRED)
+    function(swarm_use_archive target)
+        find_library(_archive NAMES ${ARGN} NO_CACHE)
+        if(NOT _archive)
+            message(FATAL_ERROR "SWARM_STATIC_DEPS: none of ${ARGN} found "
+                                "(configure with -DSWARM_STATIC_DEPS=OFF to link shared libraries)")
+        endif()
+        set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES ${_archive} Threads::Threads
+                                                                    ${CMAKE_DL_LIBS})
+        message(STATUS "Linking ${_archive}")
+    endfunction()
+    swarm_use_archive(PkgConfig::SODIUM libsodium.a)
+    swarm_use_archive(PkgConfig::MSGPACK libmsgpackc.a)
+    swarm_use_archive(PkgConfig::LIBUV libuv_a.a libuv.a)
+    swarm_use_archive(PkgConfig::JANSSON libjansson.a)
+    swarm_use_archive(swarm_http_parser libhttp_parser.a)
+endif()

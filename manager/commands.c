@@ -1,9 +1,11 @@
 /* The manager's subcommands as the dispatcher sees them: flags, help texts, entry points. */
 #include "agent/gossip_uv.h"
+#include "manager/curl_runtime.h"
 #include "manager/init_cmd.h"
 #include "manager/manage.h"
 #include "manager/manager.h"
 
+#include <curl/curl.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -124,4 +126,10 @@ const char *manager_http_parser_version(void)
 const char *manager_jansson_version(void)
 {
     return jansson_version_str();
+}
+
+const char *manager_libcurl_version(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v ? v->version : curl_runtime_error();
 }

@@ -14,5 +14,7 @@ extern const struct swarm_command manager_manage_command;
 /* Versions of the HTTP-parser and JSON libraries linked at run time. */
 const char *manager_http_parser_version(void);
 const char *manager_jansson_version(void);
+/* libcurl's, loaded for it (manager/curl_runtime.h), or why it could not be loaded. */
+const char *manager_libcurl_version(void);
 
 #endif
