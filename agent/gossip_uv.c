@@ -629,15 +629,19 @@ static void on_written(uv_write_t *w, int status)
         conn_close(c, false); /* our answer is out: done */
 }
 
-/* Frames our state: 4-byte big-endian length, then the sealed push-pull payload. */
-static int send_state(struct conn *c, bool join)
+/* Frames our side of the exchange: 4-byte big-endian length, then the sealed push-pull payload:
+ * the opening (ask NULL; join says which) or the answer to what the peer asked. */
+static int send_state(struct conn *c, bool join, const struct membership_pushpull_ask *ask)
 {
     struct gossip_uv *g = c->g;
-    size_t cap = 64 + membership_count(g->m) * GOSSIP_PUSHPULL_MEMBER_MAX_SIZE;
+    size_t cap = 64 + 8 * MEMBERSHIP_DIGEST_BUCKETS +
+                 membership_count(g->m) * GOSSIP_PUSHPULL_MEMBER_MAX_SIZE;
     uint8_t *plain = malloc(cap);
     c->out = malloc(4 + cap + SEAL_OVERHEAD);
     size_t len = 0, sealed = 0;
-    int ok = plain && c->out && membership_pushpull_encode(g->m, join, plain, cap, &len) == 0 &&
+    int ok = plain && c->out &&
+             (ask ? membership_pushpull_answer(g->m, ask, plain, cap, &len)
+                  : membership_pushpull_encode(g->m, join, plain, cap, &len)) == 0 &&
              seal_sync(g->kr, plain, len, c->out + 4, cap + SEAL_OVERHEAD, &sealed) == 0;
     free(plain);
     if (!ok)
@@ -657,10 +661,10 @@ static void frame_complete(struct conn *c)
     uv_read_stop((uv_stream_t *)&c->tcp);
     uint8_t *plain = malloc(c->in_len);
     size_t len = 0;
-    bool join = false;
+    struct membership_pushpull_ask ask;
     int rc = plain ? seal_sync_open(g->kr, c->in, c->in_len, plain, c->in_len, &len, NULL, 0) : -1;
     if (rc == 0)
-        rc = membership_pushpull_merge(g->m, now_ms(), plain, len, &join);
+        rc = membership_pushpull_merge(g->m, now_ms(), plain, len, &ask);
     free(plain);
     if (rc != 0) {
         g->st.pushpull_rejected++;
@@ -670,7 +674,7 @@ static void frame_complete(struct conn *c)
     reschedule(g);
     if (c->server) {
         g->st.pushpull_in++;
-        if (send_state(c, false) < 0)
+        if (send_state(c, false, &ask) < 0)
             conn_close(c, true);
     } else {
         g->st.pushpull_out++;
@@ -758,7 +762,7 @@ static void on_connected(uv_connect_t *req, int status)
         conn_close(c, true);
         return;
     }
-    if (send_state(c, c->join) < 0 ||
+    if (send_state(c, c->join, NULL) < 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, on_conn_alloc, on_conn_read) < 0)
         conn_close(c, true);
 }

@@ -13,10 +13,12 @@
  * member (a newer update replaces an older one), and ride piggy-back on every datagram we send
  * — pings, acks, ping-reqs — plus a gossip round to `gossip_nodes` random members every gossip
  * interval, and at once (at most every EAGER_GOSSIP_MS) when news is queued. Each is sent
- * retransmit_mult * ceil(log10(n + 1)) times, least-sent first. A periodic push-pull (full state
- * over TCP, done by the caller) with one random member repairs whatever gossip missed; its period
- * grows with log2 n past 32 members, as memberlist's does (membership.h), so that each node's
- * share of that traffic grows as n / log n, not n. One extra push-pull, 1-2 s (jittered) after we
+ * retransmit_mult * ceil(log10(n + 1)) times, least-sent first. A periodic push-pull (over TCP,
+ * done by the caller) with one random member repairs whatever gossip missed. It is a sync: our
+ * own entry and a digest of our view go out, and the members of the buckets that differ come
+ * back (see "digest"), so it costs a few hundred bytes whatever n is, where a full-state exchange
+ * costs n entries; its period still grows with log2 n past 32 members, as memberlist's does
+ * (membership.h). Joins exchange full states. One extra full exchange, 1-2 s (jittered) after we
  * first hear of another member, gives a newcomer a second full view: its seed's may have been
  * partial (the seed was joining too), and the news it missed has often been gossiped out already,
  * so it would otherwise wait a whole period, minutes in a large cluster. A push-pull with a random
@@ -84,6 +86,9 @@
 /* The first time we hear of another member, one extra push-pull follows after JOIN_SYNC_MS plus
  * up to as much again of jitter (see the top of this file). */
 #define JOIN_SYNC_MS 1000
+/* Buckets of a sync's digest (see "digest"): 64 sums, 512 bytes. */
+#define DIGEST_BUCKETS MEMBERSHIP_DIGEST_BUCKETS
+#define DIGEST_BUCKET_BITS 6
 
 struct suspicion {
     uint64_t start_ms, min_ms, max_ms, deadline_ms;
@@ -117,6 +122,7 @@ struct bcast {
  * this costs about the number carried); a replaced update is found by binary search.
  */
 _Static_assert(BCAST_MAX <= 65536, "queue keys hold slot numbers in 16 bits");
+_Static_assert(DIGEST_BUCKETS == 1 << DIGEST_BUCKET_BITS, "buckets by the hash's top bits");
 struct bcast_key {
     uint64_t id;
     uint16_t slot; /* index in membership.bq (< BCAST_MAX) */
@@ -1554,8 +1560,9 @@ void membership_tick(struct membership *m, uint64_t now)
     if (now >= m->next_join_sync) {
         m->next_join_sync = UINT64_MAX;
         struct member *x;
+        /* Full states both ways, as a join: what each side learned meanwhile spreads. */
         if (pick_members(m, 1, NULL, &x, now, false) == 1 && m->io.pushpull)
-            m->io.pushpull(m->io.ctx, &x->addr, false);
+            m->io.pushpull(m->io.ctx, &x->addr, true);
     }
     if (now >= m->next_reconnect) {
         m->next_reconnect = now + m->t.reconnect_interval_ms;
@@ -1640,36 +1647,96 @@ static enum gossip_state to_wire_state(enum member_state s)
     return GOSSIP_STATE_DEAD;
 }
 
-int membership_pushpull_encode(struct membership *m, bool join, uint8_t *buf, size_t cap,
-                               size_t *len)
+/* ---- digest ------------------------------------------------------------------------------------
+ * A periodic sync sends our entry and a digest of our view: members fall into DIGEST_BUCKETS
+ * buckets by their name's hash, and each bucket is the sum (mod 2^64) of its members' entry
+ * hashes over name, incarnation and state. The peer answers with its members in the buckets whose
+ * sums differ from its own: nothing but the two digests when the views agree, at any size. A
+ * sum is order-free, so each side computes it from its table as it stands. */
+
+static size_t digest_bucket(const struct member *x)
 {
-    size_t n = m->count < GOSSIP_PUSHPULL_MAX_MEMBERS ? m->count : GOSSIP_PUSHPULL_MAX_MEMBERS;
-    struct gossip_member *list = malloc((n ? n : 1) * sizeof(*list));
+    return (size_t)(mix64(hash_name(x->name, x->name_len)) >> (64 - DIGEST_BUCKET_BITS));
+}
+
+static uint64_t digest_entry(const struct member *x)
+{
+    uint64_t h = hash_name(x->name, x->name_len);
+    return mix64(h ^ mix64(x->incarnation * 4 + (uint64_t)to_wire_state(x->state)));
+}
+
+static void digest(const struct membership *m, uint64_t sums[DIGEST_BUCKETS])
+{
+    memset(sums, 0, DIGEST_BUCKETS * sizeof(*sums));
+    for (size_t i = 0; i < m->count; i++)
+        sums[digest_bucket(&m->members[i])] += digest_entry(&m->members[i]);
+}
+
+/* Encodes our members: only ourselves if sums (our digest, sent along) is not NULL; only those
+ * in the buckets that differ from peer_sums if that is not NULL; else all of them. */
+static int encode_members(struct membership *m, bool join, const uint64_t *peer_sums,
+                          const uint64_t *sums, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    struct gossip_member *list = malloc((m->count ? m->count : 1) * sizeof(*list));
     if (list == NULL)
         return PROTO_ERR_NOSPACE;
-    for (size_t i = 0; i < n; i++) {
+    uint64_t own[DIGEST_BUCKETS];
+    if (peer_sums)
+        digest(m, own);
+    for (size_t i = 0; i < m->count && n < GOSSIP_PUSHPULL_MAX_MEMBERS; i++) {
         const struct member *x = &m->members[i];
-        list[i] = (struct gossip_member){.name = proto_str_c(x->name),
-                                         .addr = x->addr,
-                                         .incarnation = x->incarnation,
-                                         .state = to_wire_state(x->state),
-                                         .meta = {.ptr = x->meta, .len = x->meta_len}};
+        if (sums && !x->self)
+            continue; /* a sync request: our own entry and the digest */
+        if (peer_sums) {
+            size_t b = digest_bucket(x);
+            if (own[b] == peer_sums[b])
+                continue; /* the asker's bucket holds what ours does */
+        }
+        list[n++] = (struct gossip_member){.name = proto_str_c(x->name),
+                                           .addr = x->addr,
+                                           .incarnation = x->incarnation,
+                                           .state = to_wire_state(x->state),
+                                           .meta = {.ptr = x->meta, .len = x->meta_len}};
     }
-    int rc = gossip_pushpull_encode(join, list, n, buf, cap, len, NULL);
+    int rc = gossip_pushpull_encode_digest(join, list, n, sums, sums ? DIGEST_BUCKETS : 0, buf, cap,
+                                           len, NULL);
     free(list);
     return rc;
 }
 
+int membership_pushpull_encode(struct membership *m, bool join, uint8_t *buf, size_t cap,
+                               size_t *len)
+{
+    if (join)
+        return encode_members(m, true, NULL, NULL, buf, cap, len);
+    uint64_t sums[DIGEST_BUCKETS];
+    digest(m, sums);
+    return encode_members(m, false, NULL, sums, buf, cap, len);
+}
+
+int membership_pushpull_answer(struct membership *m, const struct membership_pushpull_ask *ask,
+                               uint8_t *buf, size_t cap, size_t *len)
+{
+    bool sync = ask && ask->digest && !ask->join;
+    return encode_members(m, false, sync ? ask->sums : NULL, NULL, buf, cap, len);
+}
+
 int membership_pushpull_merge(struct membership *m, uint64_t now, const uint8_t *buf, size_t len,
-                              bool *join)
+                              struct membership_pushpull_ask *ask)
 {
     struct gossip_pushpull pp;
     if (gossip_pushpull_decode(buf, len, GOSSIP_PUSHPULL_MAX_SIZE, &pp, NULL) < 0) {
         m->st.bad_pushpulls++;
         return -1;
     }
-    if (join)
-        *join = pp.join;
+    if (ask) {
+        ask->join = pp.join;
+        /* A digest of another bucket count (a newer version's) is answered in full. */
+        ask->digest = pp.buckets == DIGEST_BUCKETS;
+        for (size_t i = 0; ask->digest && i < DIGEST_BUCKETS; i++)
+            ask->sums[i] = gossip_pushpull_digest(&pp, i);
+    }
     m->st.pushpulls_merged++;
     struct gossip_member g;
     while (gossip_pushpull_next(&pp, &g)) {

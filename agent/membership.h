@@ -163,13 +163,35 @@ void membership_join(struct membership *m, const struct proto_addr *addr);
 int membership_beacon_wanted(struct membership *m, uint64_t now_ms, const char *name,
                              size_t name_len, const struct proto_addr *addr, uint64_t incarnation);
 
-/* Push-pull: encodes our full state into buf[0..cap) (*len). 0 or a PROTO_ERR_* code. */
+/*
+ * Push-pull, over a connection the caller owns: the side that starts it sends
+ * membership_pushpull_encode()'s payload; the other side merges it (membership_pushpull_merge,
+ * which says what was asked) and sends membership_pushpull_answer()'s payload back, which the
+ * first side merges. A join exchanges full states both ways. A periodic sync (join false)
+ * sends our own entry and a digest of our view (proto/pushpull.h), and is answered with the
+ * members of the buckets that differ: a pull, which keeps a sync between agreeing members at a
+ * few hundred bytes whatever the cluster's size.
+ */
+#define MEMBERSHIP_DIGEST_BUCKETS 64
+
+/* What a peer's push-pull asked for. */
+struct membership_pushpull_ask {
+    bool join;   /* the peer is joining: answer with our full state */
+    bool digest; /* the peer sent a digest we read: answer with the buckets that differ */
+    uint64_t sums[MEMBERSHIP_DIGEST_BUCKETS];
+};
+
+/* The payload that starts a push-pull into buf[0..cap) (*len). 0 or a PROTO_ERR_* code. */
 int membership_pushpull_encode(struct membership *m, bool join, uint8_t *buf, size_t cap,
                                size_t *len);
 /* Merges a peer's push-pull payload. Returns 0, or -1 if it was invalid (counted, nothing
- * applied). *join (may be NULL) tells whether the peer asked for our state back. */
+ * applied). *ask (may be NULL) is filled for membership_pushpull_answer. */
 int membership_pushpull_merge(struct membership *m, uint64_t now_ms, const uint8_t *buf, size_t len,
-                              bool *join);
+                              struct membership_pushpull_ask *ask);
+/* The answer to a merged push-pull: our full state (ask NULL, a join, or no digest), else our
+ * members in the buckets where our digest differs from ask's. 0 or a PROTO_ERR_* code. */
+int membership_pushpull_answer(struct membership *m, const struct membership_pushpull_ask *ask,
+                               uint8_t *buf, size_t cap, size_t *len);
 
 /* New metadata for ourselves: bumps our incarnation and gossips it. -1 if too big. */
 int membership_set_meta(struct membership *m, uint64_t now_ms, const uint8_t *meta, size_t len);

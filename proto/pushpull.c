@@ -29,12 +29,22 @@ const char *gossip_state_name(int state)
 int gossip_pushpull_encode(bool join, const struct gossip_member *members, size_t n, void *buf,
                            size_t cap, size_t *len, struct proto_err *err)
 {
+    return gossip_pushpull_encode_digest(join, members, n, NULL, 0, buf, cap, len, err);
+}
+
+int gossip_pushpull_encode_digest(bool join, const struct gossip_member *members, size_t n,
+                                  const uint64_t *sums, size_t buckets, void *buf, size_t cap,
+                                  size_t *len, struct proto_err *err)
+{
     if (n > GOSSIP_PUSHPULL_MAX_MEMBERS)
         return proto_err_set(err, PROTO_ERR_INVALID, "pushpull.members: %zu members exceed %d", n,
                              GOSSIP_PUSHPULL_MAX_MEMBERS);
+    if (buckets > GOSSIP_DIGEST_MAX_BUCKETS)
+        return proto_err_set(err, PROTO_ERR_INVALID, "pushpull.digest: %zu buckets exceed %d",
+                             buckets, GOSSIP_DIGEST_MAX_BUCKETS);
     struct mpw w;
     mpw_init(&w, buf, cap);
-    mpw_array(&w, 3);
+    mpw_array(&w, buckets ? 4 : 3);
     mpw_uint(&w, PROTO_WIRE_VERSION);
     mpw_bool(&w, join);
     mpw_array(&w, (uint32_t)n);
@@ -57,6 +67,15 @@ int gossip_pushpull_encode(bool join, const struct gossip_member *members, size_
         mpw_uint(&w, m->incarnation);
         mpw_uint(&w, (uint64_t)m->state);
         mpw_bin(&w, m->meta.ptr, m->meta.len);
+    }
+    if (buckets) {
+        mpw_bin_header(&w, 8 * buckets);
+        for (size_t i = 0; i < buckets; i++) {
+            uint8_t be[8];
+            for (int k = 0; k < 8; k++)
+                be[k] = (uint8_t)(sums[i] >> (56 - 8 * k));
+            mpw_raw(&w, be, sizeof(be));
+        }
     }
     if (!mpw_fits(&w))
         return proto_err_set(err, PROTO_ERR_NOSPACE, "pushpull: needs %zu bytes, buffer holds %zu",
@@ -113,8 +132,18 @@ int gossip_pushpull_decode(const void *buf, size_t len, size_t max_len, struct g
     }
     r.where = "pushpull";
     r.index = -1;
-    if ((rc = mpr_leave(&r, "members", 0)) || (rc = mpr_leave(&r, NULL, top - 3)) ||
-        (rc = mpr_finish(&r, NULL)))
+    if ((rc = mpr_leave(&r, "members", 0)))
+        return rc;
+    if (top > 3) {
+        struct proto_bytes d;
+        if ((rc = mpr_bin(&r, "digest", 8, 8 * GOSSIP_DIGEST_MAX_BUCKETS, &d)))
+            return rc;
+        if (d.len % 8 != 0)
+            return mpr_fail(&r, PROTO_ERR_RANGE, "digest", "%zu bytes: not 8 per bucket", d.len);
+        pp->digest = d.ptr;
+        pp->buckets = d.len / 8;
+    }
+    if ((rc = mpr_leave(&r, NULL, top > 3 ? top - 4 : 0)) || (rc = mpr_finish(&r, NULL)))
         return rc;
     pp->count = n;
     pp->next = first;
@@ -137,4 +166,12 @@ int gossip_pushpull_next(struct gossip_pushpull *pp, struct gossip_member *m)
     pp->next = r.p;
     pp->left--;
     return 1;
+}
+
+uint64_t gossip_pushpull_digest(const struct gossip_pushpull *pp, size_t i)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v = v << 8 | pp->digest[8 * i + (size_t)k];
+    return v;
 }

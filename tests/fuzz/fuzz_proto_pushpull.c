@@ -1,6 +1,7 @@
 /*
  * Fuzz target for proto/pushpull's decoder: validation then the member walk. On success every
- * member must come out of the walk, re-encode, and decode again to the same values.
+ * member must come out of the walk, re-encode (with the digest, if any), and decode again to the
+ * same values.
  */
 #include "proto/pushpull.h"
 
@@ -38,13 +39,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     if (n != pp.count)
         abort();
+    if (pp.buckets > GOSSIP_DIGEST_MAX_BUCKETS || (pp.buckets > 0) != (pp.digest != NULL))
+        abort();
+    uint64_t sums[GOSSIP_DIGEST_MAX_BUCKETS];
+    for (size_t i = 0; i < pp.buckets; i++)
+        sums[i] = gossip_pushpull_digest(&pp, i);
     size_t cap = size + 16, len;
     uint8_t *buf = malloc(cap);
-    if (buf == NULL || gossip_pushpull_encode(pp.join, ms, n, buf, cap, &len, &err) != 0)
+    if (buf == NULL ||
+        gossip_pushpull_encode_digest(pp.join, ms, n, sums, pp.buckets, buf, cap, &len, &err) != 0)
         abort();
     if (gossip_pushpull_decode(buf, len, cap, &pp2, &err) != 0 || pp2.count != n ||
-        pp2.join != pp.join)
+        pp2.join != pp.join || pp2.buckets != pp.buckets)
         abort();
+    for (size_t i = 0; i < pp.buckets; i++)
+        if (gossip_pushpull_digest(&pp2, i) != sums[i])
+            abort();
     struct gossip_member m;
     for (size_t i = 0; gossip_pushpull_next(&pp2, &m) == 1; i++)
         if (!member_eq(&m, &ms[i]))

@@ -455,13 +455,15 @@ static void do_pushpull(struct sim *s, const struct pushpull_req *r)
         return;
     static uint8_t buf_a[1 << 22], buf_b[1 << 22];
     size_t la = 0, lb = 0;
+    /* As on TCP: b merges a's opening, then answers what it asked; a merges the answer. */
+    static struct membership_pushpull_ask ask;
     if (membership_pushpull_encode(a->m, r->join, buf_a, sizeof(buf_a), &la) < 0 ||
-        membership_pushpull_encode(b->m, false, buf_b, sizeof(buf_b), &lb) < 0)
+        membership_pushpull_merge(b->m, s->now, buf_a, la, &ask) < 0 ||
+        membership_pushpull_answer(b->m, &ask, buf_b, sizeof(buf_b), &lb) < 0)
         abort();
     s->bytes += la + lb;
     s->pushpulls++;
     s->pushpull_bytes += la + lb;
-    membership_pushpull_merge(b->m, s->now, buf_a, la, NULL);
     membership_pushpull_merge(a->m, s->now, buf_b, lb, NULL);
     refresh(a);
     refresh(b);

@@ -7,6 +7,7 @@
 #include "tests/sim/sim.h"
 #include "tests/unit/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static bool converged(struct sim *s, void *arg)
@@ -225,9 +226,103 @@ static void test_garbage_counted(void)
     CHECK(strstr(err, "member name") != NULL);
 }
 
+static struct membership *solo(const char *name, uint8_t last)
+{
+    struct membership_tuning t;
+    membership_tuning_lan(&t);
+    struct membership_config cfg = {.name = name, .seed = last, .tuning = t};
+    uint8_t ip[4] = {10, 0, 0, last};
+    proto_addr_set(&cfg.addr, ip, 4, 7946);
+    char err[128];
+    return membership_new(&cfg, NULL, 0, err, sizeof(err));
+}
+
+/* One exchange a -> b as on TCP; the answer's member count into *answered (-1 if bad). */
+static size_t exchange(struct membership *a, struct membership *b, bool join, long *answered)
+{
+    static uint8_t req[1 << 20], ans[1 << 20];
+    size_t lreq = 0, lans = 0;
+    struct membership_pushpull_ask ask;
+    struct gossip_pushpull pp;
+    *answered = -1;
+    if (membership_pushpull_encode(a, join, req, sizeof(req), &lreq) != 0 ||
+        membership_pushpull_merge(b, 0, req, lreq, &ask) != 0 ||
+        membership_pushpull_answer(b, &ask, ans, sizeof(ans), &lans) != 0 ||
+        gossip_pushpull_decode(ans, lans, sizeof(ans), &pp, NULL) != 0 ||
+        membership_pushpull_merge(a, 0, ans, lans, NULL) != 0)
+        return 0;
+    *answered = (long)pp.count;
+    return lans;
+}
+
+/* A periodic sync is a digest and a pull: agreeing views exchange no member, one change
+ * costs its bucket, whatever the size. */
+static void test_sync_digest(void)
+{
+    struct membership *a = solo("a", 1), *b = solo("b", 2);
+    CHECK(a && b);
+    if (!a || !b)
+        return;
+    long n;
+    exchange(a, b, true, &n); /* a joins b: full states both ways */
+    CHECK_INT(n, 2);
+    CHECK_INT(membership_count(a), 2);
+
+    /* b hears of 300 more members. */
+    enum { MORE = 300 };
+    static struct gossip_member ms[MORE];
+    static char names[MORE][8];
+    for (int i = 0; i < MORE; i++) {
+        snprintf(names[i], sizeof(names[i]), "m%d", i);
+        uint8_t ip[4] = {10, 1, (uint8_t)(i >> 8), (uint8_t)i};
+        ms[i] = (struct gossip_member){.name = proto_str_c(names[i]), .incarnation = 1};
+        proto_addr_set(&ms[i].addr, ip, 4, 7946);
+    }
+    static uint8_t buf[1 << 20];
+    size_t len;
+    CHECK_INT(gossip_pushpull_encode(false, ms, MORE, buf, sizeof(buf), &len, NULL), 0);
+    CHECK_INT(membership_pushpull_merge(b, 0, buf, len, NULL), 0);
+    CHECK_INT(membership_count(b), MORE + 2);
+
+    /* a's sync pulls what it lacks: every bucket differs, so nearly everything comes. */
+    exchange(a, b, false, &n);
+    CHECK(n >= MORE);
+    CHECK_INT(membership_count(a), MORE + 2);
+    /* Now the views agree: the answer holds no member. */
+    size_t bytes = exchange(a, b, false, &n);
+    CHECK_INT(n, 0);
+    CHECK(bytes > 0 && bytes < 16);
+
+    /* b suspects m7: the answer is m7's bucket only (302 members over 64 buckets). */
+    ms[7].state = GOSSIP_STATE_SUSPECT;
+    CHECK_INT(gossip_pushpull_encode(false, &ms[7], 1, buf, sizeof(buf), &len, NULL), 0);
+    CHECK_INT(membership_pushpull_merge(b, 0, buf, len, NULL), 0);
+    CHECK_INT(membership_get(b, "m7")->state, MEMBER_SUSPECT);
+    exchange(a, b, false, &n);
+    CHECK(n >= 1 && n < 20);
+    CHECK_INT(membership_get(a, "m7")->state, MEMBER_SUSPECT);
+    exchange(a, b, false, &n);
+    CHECK_INT(n, 0);
+
+    /* An opening without a digest (an older peer's) is answered in full. */
+    CHECK_INT(gossip_pushpull_encode(false, NULL, 0, buf, sizeof(buf), &len, NULL), 0);
+    struct membership_pushpull_ask ask;
+    CHECK_INT(membership_pushpull_merge(b, 0, buf, len, &ask), 0);
+    CHECK(!ask.digest);
+    static uint8_t ans[1 << 20];
+    size_t lans;
+    struct gossip_pushpull pp;
+    CHECK_INT(membership_pushpull_answer(b, &ask, ans, sizeof(ans), &lans), 0);
+    CHECK_INT(gossip_pushpull_decode(ans, lans, sizeof(ans), &pp, NULL), 0);
+    CHECK_INT(pp.count, MORE + 2);
+    membership_free(a);
+    membership_free(b);
+}
+
 int main(void)
 {
     RUN(test_garbage_counted);
+    RUN(test_sync_digest);
     RUN(test_converge);
     RUN(test_kill_detected);
     RUN(test_leave_is_not_failure);

@@ -42,6 +42,22 @@ static void test_known_answer(void)
               " c4 00");
     CHECK_INT(gossip_pushpull_encode(false, NULL, 0, buf, sizeof(buf), &len, &err), 0);
     CHECK_HEX(buf, len, "93 01 c2 90");
+    /* a sync: one member and a digest of two buckets */
+    const uint64_t sums[2] = {0x0102030405060708ULL, 0xffULL};
+    CHECK_INT(gossip_pushpull_encode_digest(false, ms, 1, sums, 2, buf, sizeof(buf), &len, &err),
+              0);
+    CHECK_HEX(buf, len,
+              "94 01 c2 91"
+              " 96 a1 61 c4 04 0a 00 00 01 cd 1f 0a 01 00 c4 03 81 01 00"
+              " c4 10 01 02 03 04 05 06 07 08 00 00 00 00 00 00 00 ff");
+    struct gossip_pushpull pp;
+    CHECK_INT(gossip_pushpull_decode(buf, len, sizeof(buf), &pp, &err), 0);
+    CHECK_INT(pp.count, 1);
+    CHECK_INT(pp.buckets, 2);
+    CHECK(gossip_pushpull_digest(&pp, 0) == sums[0] && gossip_pushpull_digest(&pp, 1) == sums[1]);
+    CHECK_ERR(gossip_pushpull_encode_digest(false, ms, 1, sums, GOSSIP_DIGEST_MAX_BUCKETS + 1, buf,
+                                            sizeof(buf), &len, &err),
+              err, PROTO_ERR_INVALID, "pushpull.digest: 1025 buckets exceed 1024");
 }
 
 static void test_round_trip(void)
@@ -174,10 +190,22 @@ static void test_bad_input(void)
               PROTO_ERR_MALFORMED, "pushpull.members[0].name: invalid name: empty");
     CHECK_ERR(dec("93 01 c2 90 00", &pp, &err), err, PROTO_ERR_MALFORMED,
               "pushpull: 1 trailing bytes after the value");
-    /* extra fields, in a member and at the top, from a newer version: skipped */
-    CHECK_INT(
-        dec("94 01 c2 91 97 a1 61 c4 04 0a 00 00 01 01 01 00 c4 00 a1 7a 81 01 02", &pp, &err), 0);
+    /* extra fields, in a member and at the top (after the digest), from a newer version:
+     * skipped */
+    CHECK_INT(dec("95 01 c2 91 97 a1 61 c4 04 0a 00 00 01 01 01 00 c4 00 a1 7a"
+                  " c4 08 00 00 00 00 00 00 01 02 81 01 02",
+                  &pp, &err),
+              0);
     CHECK_INT(pp.count, 1);
+    CHECK_INT(pp.buckets, 1);
+    CHECK_INT(gossip_pushpull_digest(&pp, 0), 0x102);
+    /* the digest: a bin of 8 bytes per bucket */
+    CHECK_ERR(dec("94 01 c2 90 c4 09 00 00 00 00 00 00 00 00 00", &pp, &err), err, PROTO_ERR_RANGE,
+              "pushpull.digest: 9 bytes: not 8 per bucket");
+    CHECK_ERR(dec("94 01 c2 90 c4 00", &pp, &err), err, PROTO_ERR_RANGE,
+              "pushpull.digest: bin length 0 is below 8");
+    CHECK_ERR(dec("94 01 c2 90 01", &pp, &err), err, PROTO_ERR_TYPE,
+              "pushpull.digest: expected bin, got uint");
 
     struct gossip_member bad = member("ok", GOSSIP_STATE_ALIVE);
     bad.state = (enum gossip_state)7;
