@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "manager/api_cluster.h"
 #include "manager/api_proxy.h"
+#include "manager/create_retry.h"
 #include "manager/reschedule.h"
 #include "manager/scheduler.h"
 
@@ -409,8 +410,19 @@ struct create_ctx {
     struct create_ctx *prev, *next; /* r->inflight: creates the engines have not answered */
     char engine[ENGINES_NAME_MAX + 1];
     char name[REF_MAX];
-    char *body;                 /* the rewritten config */
+    char *body;                 /* the rewritten config, as sent to engine */
     struct sched_request *sreq; /* what it reserves, for the decisions made meanwhile */
+    int refs;                   /* proxies running for it (create, pull, create again) */
+    /* The image-missing retry (create_retry.h): */
+    json_t *cfg;                   /* the rewritten config before the CPU conversion */
+    struct api_exchange *x;        /* the client's while the manager pulls; NULL: gone */
+    const struct api_request *req; /* the client's request: valid while its exchange is */
+    bool linked;                   /* in r->inflight, counted in its engine's pending */
+    bool retried;                  /* the pull ran: no second one */
+    int missing_status;            /* the engine's 404, given back if the pull fails */
+    char missing_ctype[128];
+    char *missing_body;
+    size_t missing_len;
 };
 
 void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs)
@@ -418,28 +430,218 @@ void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs)
     r->resched = rs;
 }
 
-static void create_done(void *arg)
+/* Takes cc out of the in-flight list and its engine's pending count. */
+static void create_unlink(struct create_ctx *cc)
 {
-    struct create_ctx *cc = arg;
+    if (!cc->linked)
+        return;
+    cc->linked = false;
     struct api_routes *r = cc->r; /* NULL: the routes were freed first (shutdown) */
     struct engine *e = r ? engines_find(r->es, cc->engine) : NULL;
     if (e && e->pending > 0)
         e->pending--;
     if (cc->prev)
         cc->prev->next = cc->next;
-    else if (r)
+    else if (r && r->inflight == cc)
         r->inflight = cc->next;
     if (cc->next)
         cc->next->prev = cc->prev;
+    cc->prev = cc->next = NULL;
+}
+
+/* Counts cc on engine e (in flight there) until the engine answers. */
+static void create_link(struct create_ctx *cc, struct engine *e)
+{
+    struct api_routes *r = cc->r;
+    snprintf(cc->engine, sizeof(cc->engine), "%s", e->name);
+    cc->prev = NULL;
+    cc->next = r->inflight;
+    if (r->inflight)
+        r->inflight->prev = cc;
+    r->inflight = cc;
+    e->pending++;
+    cc->linked = true;
+}
+
+/* Each proxy's done: the create is over when the last of them is. */
+static void create_done(void *arg)
+{
+    struct create_ctx *cc = arg;
+    if (--cc->refs > 0)
+        return;
+    create_unlink(cc);
     sched_request_free(cc->sreq);
+    json_decref(cc->cfg);
+    free(cc->missing_body);
     free(cc->body);
     free(cc);
+}
+
+static void create_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                            const char *ctype, const char *body, size_t len);
+static struct sched_view *current_view(struct api_routes *r);
+static struct engine *engine_with_image(struct api_routes *r, const char *ref);
+
+/* Sends cc's create to engine e (cc->body) for the client's exchange x. */
+static void create_send(struct create_ctx *cc, struct api_exchange *x, struct engine *e)
+{
+    struct api_proxy_opts o = {
+        .body = cc->body,
+        .body_len = strlen(cc->body),
+        .body_set = true,
+        .on_response = create_answered,
+        .done = create_done,
+        .arg = cc,
+    };
+    cc->refs++;
+    api_proxy_start(x, e, cc->req, &o);
+}
+
+/* The client left while the manager was pulling: nothing more is created. */
+static void create_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct create_ctx *cc = arg;
+    cc->x = NULL;
+}
+
+/* Gives the client the engine's first answer (its 404), as if the manager had not tried. */
+static void create_give_up(struct create_ctx *cc)
+{
+    struct api_exchange *x = cc->x;
+    cc->x = NULL;
+    if (x)
+        api_proxy_respond(x, cc->missing_status, cc->missing_ctype,
+                          cc->missing_body ? cc->missing_body : "", cc->missing_len);
+}
+
+/* The pull failed: where the image already is, unless a node== constraint pins the container
+ * (classic's retry with an image affinity). Returns true when a create went out. */
+static bool create_where_image_is(struct create_ctx *cc)
+{
+    struct api_routes *r = cc->r;
+    const char *image = cc->sreq->image;
+    if (r == NULL || image == NULL || image[0] == '\0' || create_has_node_constraint(cc->sreq) ||
+        engine_with_image(r, image) == NULL)
+        return false;
+    char expr[REF_MAX + 8];
+    snprintf(expr, sizeof(expr), "image==%s", image);
+    if (sched_request_add_expr(cc->sreq, SCHED_F_AFFINITY, expr) < 0)
+        return false;
+    /* Out of flight while deciding: its own entry would show the image where it is missing. */
+    create_unlink(cc);
+    struct engine *was = engines_find(r->es, cc->engine);
+    struct sched_view *v = current_view(r);
+    struct sched_result res;
+    memset(&res, 0, sizeof(res));
+    struct engine *best = NULL;
+    json_t *cfg = NULL;
+    char *body = NULL;
+    if (v && sched_select(&r->sched, v, cc->sreq, 1, &res) == 0 &&
+        v->nodes[res.ranked[0]].user != was) {
+        best = v->nodes[res.ranked[0]].user;
+        cfg = json_deep_copy(cc->cfg);
+        if (cfg) {
+            sched_body_set_cpu_shares(cfg, v->nodes[res.ranked[0]].cpus);
+            body = json_dumps(cfg, JSON_COMPACT);
+        }
+    } else if (v) {
+        log_info("api", "image %s: no other engine takes the container (%s)", image,
+                 res.error ? res.error : "the same engine");
+    }
+    sched_result_clear(&res);
+    sched_view_free(v);
+    json_decref(cfg);
+    if (body == NULL) {
+        if (was)
+            create_link(cc, was);
+        return false;
+    }
+    log_info("api", "image %s is on %s: the container goes there", image, best->name);
+    free(cc->body);
+    cc->body = body;
+    create_link(cc, best);
+    struct api_exchange *x = cc->x;
+    cc->x = NULL;
+    create_send(cc, x, best);
+    return true;
+}
+
+/* The pull on the chosen engine has ended: create again there, or try where the image is, or
+ * give the client the engine's 404. */
+static void create_pulled(void *arg, struct api_exchange *px, const char *engine, int status,
+                          const char *ctype, const char *body, size_t len)
+{
+    (void)px;
+    (void)ctype;
+    struct create_ctx *cc = arg;
+    char err[512];
+    bool ok = create_pull_result(status, body, len, err, sizeof(err)) == 0;
+    if (cc->x == NULL) {
+        log_info("api", "image %s pulled on %s for a client that left: not created",
+                 cc->sreq->image, engine);
+        return;
+    }
+    struct engine *e = cc->r ? engines_find(cc->r->es, engine) : NULL;
+    if (ok && e) {
+        log_info("api", "image %s pulled on %s: creating the container again", cc->sreq->image,
+                 engine);
+        struct api_exchange *x = cc->x;
+        cc->x = NULL;
+        create_send(cc, x, e);
+        return;
+    }
+    log_info("api", "pulling image %s on %s failed: %s", cc->sreq->image, engine,
+             ok ? "the engine is gone" : err);
+    if (!create_where_image_is(cc))
+        create_give_up(cc);
+}
+
+/* The engine said "No such image": pull it there (the client's headers, X-Registry-Auth
+ * included, go along). Returns false when no pull could start. */
+static bool create_pull(struct create_ctx *cc, struct api_exchange *x, const char *engine,
+                        int status, const char *ctype, const char *body, size_t len)
+{
+    struct engine *e = cc->r ? engines_find(cc->r->es, engine) : NULL;
+    char url[URL_MAX];
+    if (e == NULL || cc->req == NULL ||
+        create_pull_target(cc->req->path, prefix_len(cc->req, "/containers/create"),
+                           cc->sreq->image, url, sizeof(url)) < 0)
+        return false;
+    cc->missing_body = malloc(len + 1);
+    if (cc->missing_body == NULL)
+        return false;
+    memcpy(cc->missing_body, body, len);
+    cc->missing_body[len] = '\0';
+    cc->missing_len = len;
+    cc->missing_status = status;
+    snprintf(cc->missing_ctype, sizeof(cc->missing_ctype), "%s", ctype ? ctype : "");
+    cc->retried = true;
+    cc->x = x;
+    struct api_exchange_callbacks cb = {.on_abort = create_abort};
+    api_exchange_set_callbacks(x, &cb, cc);
+    log_info("api", "image %s is not on %s: pulling it there", cc->sreq->image, engine);
+    /* The pull is a POST without a body, whatever the create carried. */
+    struct api_proxy_opts o = {
+        .url = url,
+        .body = "",
+        .body_set = true,
+        .on_response = create_pulled,
+        .done = create_done,
+        .arg = cc,
+    };
+    cc->refs++;
+    api_proxy_start(NULL, e, cc->req, &o);
+    return true;
 }
 
 static void create_answered(void *arg, struct api_exchange *x, const char *engine, int status,
                             const char *ctype, const char *body, size_t len)
 {
     struct create_ctx *cc = arg;
+    if (!cc->retried && x && create_image_missing(status, body, len) &&
+        create_pull(cc, x, engine, status, ctype, body, len))
+        return;
     if (status == 201) {
         json_t *v = json_loadb(body, len, 0, NULL);
         const char *id = json_string_value(json_object_get(v, "Id"));
@@ -615,39 +817,32 @@ static void create_placed(struct api_routes *r, const struct api_request *req,
     }
     struct sched_node *chosen = &v->nodes[res.ranked[0]];
     struct engine *best = chosen->user;
-    sched_body_set_cpu_shares(cfg, chosen->cpus);
+    /* The config keeps N CPUs for a placement elsewhere; the engine gets its own shares. */
+    json_t *sent = json_deep_copy(cfg);
+    if (sent)
+        sched_body_set_cpu_shares(sent, chosen->cpus);
     sched_result_clear(&res);
     sched_view_free(v);
 
     struct create_ctx *cc = calloc(1, sizeof(*cc));
-    char *body = json_dumps(cfg, JSON_COMPACT);
-    json_decref(cfg);
+    char *body = sent ? json_dumps(sent, JSON_COMPACT) : NULL;
+    json_decref(sent);
     if (cc == NULL || body == NULL) {
         free(cc);
         free(body);
+        json_decref(cfg);
         sched_request_free(sreq);
         api_proxy_error(x, 500, "swarm: out of memory");
         return;
     }
     cc->r = r;
     cc->body = body;
+    cc->cfg = cfg;
     cc->sreq = sreq;
-    snprintf(cc->engine, sizeof(cc->engine), "%s", best->name);
+    cc->req = req;
     snprintf(cc->name, sizeof(cc->name), "%s", bare);
-    cc->next = r->inflight;
-    if (r->inflight)
-        r->inflight->prev = cc;
-    r->inflight = cc;
-    best->pending++;
-    struct api_proxy_opts o = {
-        .body = body,
-        .body_len = strlen(body),
-        .body_set = true,
-        .on_response = create_answered,
-        .done = create_done,
-        .arg = cc,
-    };
-    api_proxy_start(x, best, req, &o);
+    create_link(cc, best);
+    create_send(cc, x, best);
 }
 
 /* ---- calls on one container ---- */

@@ -6,7 +6,9 @@
  *   GET  /containers/json              every engine's containers, names as "node/name"
  *   POST /containers/create            placed by the scheduler (manager/scheduler.h: classic
  *                                      Swarm's filters and strategies, creates in flight
- *                                      counted), then forwarded
+ *                                      counted), then forwarded; an engine's "No such image"
+ *                                      makes the manager pull it there and create again, or
+ *                                      place it where the image is (manager/create_retry.h)
  *   *    /containers/{ref}[/...]       resolved (id, name, node/name, unique id prefix) and
  *                                      forwarded with the real id; inspect gains "Node"; attach
  *                                      and exec hijacks pass through; a change (start, stop,

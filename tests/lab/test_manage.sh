@@ -18,7 +18,7 @@
 #      attach + wait; stdin with -i), rm -f
 #   6. docker events: one stream with every engine's events, tagged with their node; docker
 #      pull from a lab registry runs on every engine with per-node progress, and docker run of
-#      an image no engine has pulls it first
+#      an image no engine has works (the manager pulls it on the engine it chose)
 #   7. docker-compose (Debian's 1.29): up, scale, ps, logs, down of a project with its own
 #      network, all placed on the engine that holds the network; docker-py: version(), info(),
 #      containers.run/list/logs/remove (python3-docker, installed by tests/deps.sh; also any
@@ -292,7 +292,8 @@ for ((i = 1; i <= N; i++)); do
 done
 "${D[@]}" images --format '{{.Repository}}:{{.Tag}}' | grep -qx "$REG/bb:v1" ||
     fail "docker images through the manager does not list the pulled image"
-# docker run of an image no engine has: the create's 404 makes the CLI pull, then create again.
+# docker run of an image no engine has: the manager pulls it on the engine it chose and creates
+# again there (tests/lab/test_sched.sh checks where).
 "${D[@]}" run -d --name auto "$REG/bb:v2" sleep 300 >/dev/null 2>"$LAB_DIR/auto.err" ||
     fail "docker run of a missing image: $(cat "$LAB_DIR/auto.err")"
 [[ $("${D[@]}" inspect --format '{{.State.Running}}' auto) == true ]] || fail "auto is not running"
