@@ -1799,6 +1799,25 @@ static void images_create(struct api_routes *r, const struct api_request *req,
     fanout(r, req, x, combine_pull);
 }
 
+/* ---- save: the images tarball from the engine that has them ---- */
+
+static void images_get(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    char name[REF_MAX];
+    if (api_query_get(req->query, "names", name, sizeof(name)) != 1 || name[0] == '\0') {
+        api_proxy_error(x, 400, "swarm: GET /images/get needs names");
+        return;
+    }
+    /* The engine with the first name; the others must be there too, or it says which. */
+    struct engine *e = engine_with_image(r, name);
+    if (e == NULL) {
+        api_proxy_error(x, 404, "No such image: %s", name);
+        return;
+    }
+    struct api_proxy_opts o = {0};
+    api_proxy_start(x, e, req, &o);
+}
+
 /* ---- load: the images tarball to every engine ---- */
 
 static void images_load(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
@@ -2124,6 +2143,10 @@ bool api_routes_take(void *arg, const struct api_request *req, const char *path,
     }
     if (post && strcmp(path, "/images/create") == 0) {
         images_create(r, req, x);
+        return true;
+    }
+    if (get && strcmp(path, "/images/get") == 0) {
+        images_get(r, req, x);
         return true;
     }
     if (post && strcmp(path, "/images/load") == 0) {

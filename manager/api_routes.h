@@ -19,6 +19,7 @@
  *                                      same way, the client's body copied to every engine as it
  *                                      arrives, at the pace of the slowest
  *   POST /images/load                  on every healthy engine like import (classic Swarm)
+ *   GET  /images/get                   (save) from the first engine with the first name
  *   POST /build                        on the engine the scheduler picks (build args as Env,
  *                                      cpushares/memory as reservations), the context streamed
  *                                      to it and the output back unbuffered
