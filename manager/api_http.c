@@ -165,11 +165,15 @@ static int on_headers_complete(http_parser *p)
     if (p->http_major != 1)
         return fail(h, 505, "HTTP/%u.%u is not supported: use HTTP/1.1", p->http_major,
                     p->http_minor);
-    /* Content-Length is known before any body byte: refuse a body too big at once. */
-    if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
-        p->content_length > API_HTTP_BODY_MAX)
-        return fail(h, 413, "request body too large (limit %d bytes)", API_HTTP_BODY_MAX);
     struct api_request *r = &h->req;
+    r->chunked = (p->flags & F_CHUNKED) != 0;
+    r->content_length =
+        !r->chunked && p->content_length != ULLONG_MAX ? (unsigned long long)p->content_length : 0;
+    bool stop = h->head_stop && (r->chunked || r->content_length > 0);
+    /* Content-Length is known before any body byte: refuse a body too big at once (unless the
+     * caller may choose to stream it). */
+    if (!stop && r->content_length > API_HTTP_BODY_MAX)
+        return fail(h, 413, "request body too large (limit %d bytes)", API_HTTP_BODY_MAX);
     r->url = h->head;
     for (size_t i = 0; i < h->nheaders; i++) {
         r->headers[i].name = h->head + h->name_off[i];
@@ -184,12 +188,22 @@ static int on_headers_complete(http_parser *p)
     r->head = p->method == HTTP_HEAD;
     r->http_major = p->http_major;
     r->http_minor = p->http_minor;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    if (stop) {
+        /* The caller chooses how the body is read: api_http_body_buffer / _stream. */
+        h->head_ready = true;
+        http_parser_pause(p, 1);
+    }
     return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct api_http *h = p->data;
+    if (h->streaming) {
+        h->sink(h->sink_arg, at, len);
+        return 0;
+    }
     if (len > API_HTTP_BODY_MAX - h->body_len)
         return fail(h, 413, "request body too large (limit %d bytes)", API_HTTP_BODY_MAX);
     if (h->body_len + len > h->body_cap) {
@@ -252,7 +266,9 @@ enum api_http_result api_http_feed(struct api_http *h, const char *data, size_t 
     if (h->failed)
         return API_HTTP_ERROR;
     if (h->complete)
-        return API_HTTP_REQUEST;
+        return h->streaming ? API_HTTP_BODY_END : API_HTTP_REQUEST;
+    if (h->head_ready)
+        return API_HTTP_HEAD;
     if (len == 0)
         return API_HTTP_MORE;
     size_t n = http_parser_execute(&h->parser, &settings, data, len);
@@ -261,7 +277,11 @@ enum api_http_result api_http_feed(struct api_http *h, const char *data, size_t 
         return API_HTTP_ERROR;
     if (h->complete) {
         h->req.upgrade = h->parser.upgrade != 0;
-        return API_HTTP_REQUEST;
+        return h->streaming ? API_HTTP_BODY_END : API_HTTP_REQUEST;
+    }
+    if (h->head_ready) {
+        h->req.upgrade = h->parser.upgrade != 0;
+        return API_HTTP_HEAD;
     }
     enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
     if (e == HPE_HEADER_OVERFLOW) {
@@ -277,7 +297,36 @@ enum api_http_result api_http_feed(struct api_http *h, const char *data, size_t 
 
 const struct api_request *api_http_request(const struct api_http *h)
 {
-    return h->complete ? &h->req : NULL;
+    return h->complete || h->head_ready || h->streaming ? &h->req : NULL;
+}
+
+void api_http_set_head_stop(struct api_http *h, bool on)
+{
+    h->head_stop = on;
+}
+
+void api_http_body_buffer(struct api_http *h)
+{
+    if (!h->head_ready || h->failed)
+        return;
+    h->head_ready = false;
+    if (h->req.content_length > API_HTTP_BODY_MAX) {
+        fail(h, 413, "request body too large (limit %d bytes)", API_HTTP_BODY_MAX);
+        return;
+    }
+    http_parser_pause(&h->parser, 0);
+}
+
+void api_http_body_stream(struct api_http *h, api_http_body_sink sink, void *arg)
+{
+    if (!h->head_ready || h->failed)
+        return;
+    h->head_ready = false;
+    h->streaming = true;
+    h->sink = sink;
+    h->sink_arg = arg;
+    h->req.body_stream = true;
+    http_parser_pause(&h->parser, 0);
 }
 
 void api_http_next(struct api_http *h)
@@ -294,7 +343,9 @@ void api_http_next(struct api_http *h)
     h->body_len = h->body_cap = 0;
     h->head_len = h->head_bytes = h->url_len = h->nheaders = 0;
     h->last_cb = CB_NONE;
-    h->in_message = h->complete = false;
+    h->in_message = h->complete = h->head_ready = h->streaming = false;
+    h->sink = NULL;
+    h->sink_arg = NULL;
     memset(&h->req, 0, sizeof(h->req));
     http_parser_pause(&h->parser, 0);
 }

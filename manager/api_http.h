@@ -22,6 +22,19 @@
  * http-parser's own header limit (80 KiB, process-global) is above API_HTTP_HEAD_MAX and is
  * never changed here.
  *
+ * Streamed bodies. With api_http_set_head_stop(h, true), a request that has a body (a
+ * Content-Length above 0, or chunked) stops after its head: api_http_feed returns API_HTTP_HEAD
+ * and api_http_request gives the head (body NULL, content_length / chunked set). The caller
+ * then chooses, before feeding on:
+ *   - api_http_body_buffer: the body is kept whole as usual (API_HTTP_BODY_MAX, 413), and the
+ *     request completes with API_HTTP_REQUEST;
+ *   - api_http_body_stream: the body is handed out as it arrives, decoded (chunk framing and
+ *     trailers removed), to the sink given; api_http_feed returns API_HTTP_MORE while it flows
+ *     and API_HTTP_BODY_END after its last byte, with the bytes behind it (a pipelined request)
+ *     left in the caller's buffer. No size limit applies: the sink sets the pace. A malformed
+ *     chunked body is API_HTTP_ERROR (400) like any framing error.
+ * Without head stop (the default) every body is buffered.
+ *
  * An upgrade request (Docker's attach/exec hijack: `Connection: Upgrade`, `Upgrade: tcp`) is
  * framed like any other; api_request.upgrade is set and the parser stops there, so the caller
  * must close the connection after answering (until hijacking is built).
@@ -58,17 +71,26 @@ struct api_request {
     unsigned short http_major, http_minor;
     struct api_header headers[API_HTTP_HEADERS_MAX];
     size_t nheaders;
-    const char *body; /* NULL when empty; not NUL-terminated */
+    const char *body; /* NULL when empty or streamed; not NUL-terminated */
     size_t body_len;
-    bool keep_alive; /* the client allows another request on this connection */
-    bool upgrade;    /* Connection: Upgrade (or CONNECT): close after answering */
+    /* The body as framed by the client: chunked, or content_length bytes (0: none). */
+    bool chunked;
+    unsigned long long content_length;
+    bool body_stream; /* the body is handed to the sink (api_http_body_stream) */
+    bool keep_alive;  /* the client allows another request on this connection */
+    bool upgrade;     /* Connection: Upgrade (or CONNECT): close after answering */
 };
 
 enum api_http_result {
-    API_HTTP_MORE,    /* everything was consumed; feed more bytes */
-    API_HTTP_REQUEST, /* a request is complete: api_http_request(); answer, then api_http_next */
-    API_HTTP_ERROR,   /* answer api_http_error_status / message, then close */
+    API_HTTP_MORE,     /* everything was consumed; feed more bytes */
+    API_HTTP_REQUEST,  /* a request is complete: api_http_request(); answer, then api_http_next */
+    API_HTTP_ERROR,    /* answer api_http_error_status / message, then close */
+    API_HTTP_HEAD,     /* (head stop) a head whose body follows: buffer it or stream it */
+    API_HTTP_BODY_END, /* (streaming) the body's last byte went to the sink */
 };
+
+/* Where a streamed body goes: decoded pieces, in order, each valid during the call only. */
+typedef void (*api_http_body_sink)(void *arg, const char *data, size_t len);
 
 struct api_http {
     http_parser parser;
@@ -85,6 +107,11 @@ struct api_http {
     size_t body_len, body_cap;
     char *path; /* malloc'd copy of the URL's path */
     bool in_message, complete, failed;
+    bool head_stop;  /* stop after the head of a request with a body */
+    bool head_ready; /* stopped there: waiting for body_buffer / body_stream */
+    bool streaming;  /* the body goes to sink */
+    api_http_body_sink sink;
+    void *sink_arg;
     int error_status;
     char error_msg[API_HTTP_MSG_MAX];
     struct api_request req;
@@ -97,7 +124,16 @@ void api_http_free(struct api_http *h);
  * API_HTTP_ERROR, every later call returns API_HTTP_ERROR again. */
 enum api_http_result api_http_feed(struct api_http *h, const char *data, size_t len, size_t *used);
 
-/* The complete request, after API_HTTP_REQUEST. */
+/* Stop after the head of each request that has a body (API_HTTP_HEAD); see above. */
+void api_http_set_head_stop(struct api_http *h, bool on);
+/* After API_HTTP_HEAD: keep the body whole (a Content-Length over API_HTTP_BODY_MAX makes the
+ * next feed API_HTTP_ERROR with 413). */
+void api_http_body_buffer(struct api_http *h);
+/* After API_HTTP_HEAD: hand the body to sink(arg, ...) as it is fed. */
+void api_http_body_stream(struct api_http *h, api_http_body_sink sink, void *arg);
+
+/* The request: complete after API_HTTP_REQUEST, or its head after API_HTTP_HEAD (and while its
+ * body streams). NULL otherwise. */
 const struct api_request *api_http_request(const struct api_http *h);
 
 /* Forgets the answered request and gets ready for the next one on the connection. */

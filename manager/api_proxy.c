@@ -10,27 +10,34 @@
 #include <string.h>
 #include <strings.h>
 
-/* Bytes queued toward the engine past which the client is no longer read (hijacked streams). */
-#define TO_ENGINE_HIGH (512 * 1024)
+/* Bytes queued toward the engine past which the client is no longer read (hijacked streams,
+ * streamed request bodies); a detached leg's on_body_drain runs once it is below
+ * TO_ENGINE_LOW again. */
+#define TO_ENGINE_HIGH API_PROXY_BODY_HIGH
+#define TO_ENGINE_LOW (TO_ENGINE_HIGH / 4)
 
-struct proxy {
+struct api_proxy {
     struct api_exchange *x; /* NULL once the exchange ended or was abandoned */
     struct relay_stream *s; /* NULL once the stream's on_close ran */
     char engine[ENGINES_NAME_MAX + 1];
     char *request; /* the request as sent to the engine */
     size_t request_len;
     http_parser parser;
-    bool head;        /* the client asked with HEAD: the answer has no body */
-    bool sent;        /* bytes reached the client: errors can only close now */
-    bool complete;    /* the engine's answer is over */
-    bool upgraded;    /* 101: a raw pipe both ways */
-    bool engine_eof;  /* (upgraded) the engine closed its side */
-    bool client_eof;  /* (upgraded) the client closed its side */
-    bool paused;      /* stream reads stopped for a slow client */
-    bool keep_alive;  /* the engine's answer allows another request on the connection */
-    bool done_called; /* opts.done ran */
-    bool detached;    /* started without a client (api_proxy_start with x NULL) */
-    bool answered;    /* (detached) on_response ran */
+    bool head;         /* the client asked with HEAD: the answer has no body */
+    bool sent;         /* bytes reached the client: errors can only close now */
+    bool complete;     /* the engine's answer is over */
+    bool upgraded;     /* 101: a raw pipe both ways */
+    bool engine_eof;   /* (upgraded) the engine closed its side */
+    bool client_eof;   /* (upgraded) the client closed its side */
+    bool paused;       /* stream reads stopped for a slow client */
+    bool keep_alive;   /* the engine's answer allows another request on the connection */
+    bool done_called;  /* opts.done ran */
+    bool detached;     /* started without a client (api_proxy_start with x NULL) */
+    bool answered;     /* (detached) on_response ran */
+    bool body_stream;  /* the request's body follows the head (opts.body_stream) */
+    bool body_chunked; /* ... re-framed as chunks toward the engine */
+    bool body_ended;   /* ... and its end was written */
+    bool body_high;    /* (detached) the queue went over TO_ENGINE_HIGH: on_body_drain owed */
     /* buffered mode */
     bool buffered;
     char *body;
@@ -41,7 +48,7 @@ struct proxy {
     struct api_proxy_opts o;
 };
 
-static void proxy_maybe_free(struct proxy *p)
+static void proxy_maybe_free(struct api_proxy *p)
 {
     if (p->x || p->s)
         return;
@@ -82,7 +89,7 @@ void api_proxy_error(struct api_exchange *x, int status, const char *fmt, ...)
 }
 
 /* The exchange is over from our side: answered, or the client's connection to be closed. */
-static void finish(struct proxy *p, bool keep_alive)
+static void finish(struct api_proxy *p, bool keep_alive)
 {
     if (p->x) {
         struct api_exchange *x = p->x;
@@ -94,7 +101,7 @@ static void finish(struct proxy *p, bool keep_alive)
 }
 
 /* A detached call's failure, as an answer in the engine's own error form. */
-static void detached_error(struct proxy *p, int status, const char *msg)
+static void detached_error(struct api_proxy *p, int status, const char *msg)
 {
     if (p->answered)
         return;
@@ -108,7 +115,7 @@ static void detached_error(struct proxy *p, int status, const char *msg)
 }
 
 /* A failure: an error answer if nothing was sent yet, else a closed connection. */
-static void fail(struct proxy *p, const char *reason)
+static void fail(struct api_proxy *p, const char *reason)
 {
     if (p->detached) {
         char msg[300];
@@ -128,14 +135,14 @@ static void fail(struct proxy *p, const char *reason)
 
 static int on_header_field(http_parser *hp, const char *at, size_t len)
 {
-    struct proxy *p = hp->data;
+    struct api_proxy *p = hp->data;
     p->in_ctype = len == 12 && strncasecmp(at, "Content-Type", 12) == 0;
     return 0;
 }
 
 static int on_header_value(http_parser *hp, const char *at, size_t len)
 {
-    struct proxy *p = hp->data;
+    struct api_proxy *p = hp->data;
     if (p->in_ctype) {
         size_t have = strlen(p->content_type);
         size_t n =
@@ -148,14 +155,14 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
 
 static int on_headers_complete(http_parser *hp)
 {
-    struct proxy *p = hp->data;
+    struct api_proxy *p = hp->data;
     /* A HEAD answer carries headers only, whatever its Content-Length says. */
     return p->head ? 1 : 0;
 }
 
 static int on_body(http_parser *hp, const char *at, size_t len)
 {
-    struct proxy *p = hp->data;
+    struct api_proxy *p = hp->data;
     if (!p->buffered || p->too_big)
         return 0;
     if (p->body_len + len + 1 > API_PROXY_BUFFER_MAX) {
@@ -182,7 +189,7 @@ static int on_body(http_parser *hp, const char *at, size_t len)
 
 static int on_message_complete(http_parser *hp)
 {
-    struct proxy *p = hp->data;
+    struct api_proxy *p = hp->data;
     p->complete = true;
     p->keep_alive = http_should_keep_alive(hp) != 0;
     return 1; /* stop: anything after it is not ours */
@@ -196,7 +203,7 @@ static const http_parser_settings response_settings = {
     .on_message_complete = on_message_complete,
 };
 
-static void buffered_answer(struct proxy *p)
+static void buffered_answer(struct api_proxy *p)
 {
     if (p->too_big) {
         fail(p, "the engine's answer is larger than the manager buffers");
@@ -223,31 +230,96 @@ static void to_engine_done(struct relay_stream *s, int status, void *arg)
 {
     (void)s;
     (void)status;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     /* The buffer is freed by the write's own record; see client_data. */
-    if (p->x && p->s && relay_stream_write_queue_size(p->s) < TO_ENGINE_HIGH)
+    if (p->s == NULL)
+        return;
+    size_t queued = relay_stream_write_queue_size(p->s);
+    if (p->x && queued < TO_ENGINE_HIGH)
         api_exchange_read_start(p->x);
+    if (p->detached && p->body_high && queued < TO_ENGINE_LOW) {
+        p->body_high = false;
+        if (p->o.on_body_drain)
+            p->o.on_body_drain(p->o.arg);
+    }
 }
 
 struct chunk {
-    struct proxy *p;
+    struct api_proxy *p;
     uint8_t data[];
 };
 
 static void chunk_done(struct relay_stream *s, int status, void *arg)
 {
     struct chunk *ch = arg;
-    struct proxy *p = ch->p;
+    struct api_proxy *p = ch->p;
     free(ch);
     to_engine_done(s, status, p);
 }
 
+/* One piece of a streamed request body toward the engine (copied), as a chunk of its own
+ * when the body is chunked. 0, or -1 after fail(). */
+static int body_piece(struct api_proxy *p, const char *data, size_t len)
+{
+    if (p->s == NULL || len == 0)
+        return 0;
+    char head[24] = "";
+    size_t hl = p->body_chunked ? (size_t)snprintf(head, sizeof(head), "%zx\r\n", len) : 0;
+    size_t total = hl + len + (p->body_chunked ? 2 : 0);
+    struct chunk *ch = malloc(sizeof(*ch) + total);
+    if (ch == NULL) {
+        fail(p, "out of memory");
+        return -1;
+    }
+    ch->p = p;
+    memcpy(ch->data, head, hl);
+    memcpy(ch->data + hl, data, len);
+    if (p->body_chunked)
+        memcpy(ch->data + hl + len, "\r\n", 2);
+    int rc = relay_stream_write(p->s, ch->data, total, chunk_done, ch);
+    if (rc < 0) {
+        free(ch);
+        fail(p, uv_strerror(rc));
+        return -1;
+    }
+    if (relay_stream_write_queue_size(p->s) >= TO_ENGINE_HIGH) {
+        if (p->x)
+            api_exchange_read_stop(p->x);
+        p->body_high = true;
+    }
+    return 0;
+}
+
+/* The streamed body is over: the last chunk, if chunked. */
+static void body_finish(struct api_proxy *p)
+{
+    static const char last[] = "0\r\n\r\n";
+    if (p->body_ended)
+        return;
+    p->body_ended = true;
+    if (p->s && p->body_chunked) {
+        int rc = relay_stream_write(p->s, (const uint8_t *)last, sizeof(last) - 1, NULL, NULL);
+        if (rc < 0)
+            fail(p, uv_strerror(rc));
+    }
+}
+
+static void client_body_end(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    body_finish(arg);
+}
+
 static void client_data(struct api_exchange *x, const char *data, size_t len, void *arg)
 {
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     (void)x;
     if (p->s == NULL)
         return;
+    if (p->body_stream && !p->body_ended && !p->upgraded) {
+        body_piece(p, data, len);
+        return;
+    }
     struct chunk *ch = malloc(sizeof(*ch) + len);
     if (ch == NULL) {
         fail(p, "out of memory");
@@ -268,7 +340,7 @@ static void client_data(struct api_exchange *x, const char *data, size_t len, vo
 static void client_eof(struct api_exchange *x, void *arg)
 {
     (void)x;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     p->client_eof = true;
     if (p->s)
         relay_stream_shutdown(p->s);
@@ -279,7 +351,7 @@ static void client_eof(struct api_exchange *x, void *arg)
 static void client_drain(struct api_exchange *x, void *arg)
 {
     (void)x;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     if (p->paused && p->s) {
         p->paused = false;
         relay_stream_read_start(p->s);
@@ -289,7 +361,7 @@ static void client_drain(struct api_exchange *x, void *arg)
 static void client_abort(struct api_exchange *x, void *arg)
 {
     (void)x;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     p->x = NULL;
     if (p->s)
         relay_stream_close(p->s);
@@ -301,11 +373,12 @@ static const struct api_exchange_callbacks exchange_cb = {
     .on_client_eof = client_eof,
     .on_drain = client_drain,
     .on_abort = client_abort,
+    .on_body_end = client_body_end,
 };
 
 /* ---- relay stream callbacks ---- */
 
-static void pass(struct proxy *p, const uint8_t *data, size_t len)
+static void pass(struct api_proxy *p, const uint8_t *data, size_t len)
 {
     if (p->x == NULL || len == 0)
         return;
@@ -321,7 +394,7 @@ static void pass(struct proxy *p, const uint8_t *data, size_t len)
 static void stream_data(struct relay_stream *s, const uint8_t *data, size_t len, void *arg)
 {
     (void)s;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     if (p->x == NULL && !(p->detached && !p->answered))
         return;
     if (p->upgraded) {
@@ -361,7 +434,7 @@ static void stream_data(struct relay_stream *s, const uint8_t *data, size_t len,
 static void stream_eof(struct relay_stream *s, void *arg)
 {
     (void)s;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     if (p->upgraded) {
         p->engine_eof = true;
         if (p->x)
@@ -388,7 +461,7 @@ static void stream_eof(struct relay_stream *s, void *arg)
 static void stream_close(struct relay_stream *s, int code, const char *reason, void *arg)
 {
     (void)s;
-    struct proxy *p = arg;
+    struct api_proxy *p = arg;
     p->s = NULL;
     if (p->detached && !p->answered) {
         fail(p, reason && reason[0] ? reason : "stream ended");
@@ -424,6 +497,10 @@ static char *serialize(const struct api_request *req, const struct api_proxy_opt
     const char *url = o->url ? o->url : req->url;
     const char *body = o->body_set ? o->body : req->body;
     size_t body_len = o->body_set ? o->body_len : req->body_len;
+    if (o->body_stream) {
+        body = NULL; /* it follows */
+        body_len = 0;
+    }
     bool with_length =
         body_len > 0 || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0;
     size_t cap = strlen(req->method) + strlen(url) + 32 + 48 + body_len;
@@ -439,7 +516,11 @@ static char *serialize(const struct api_request *req, const struct api_proxy_opt
         n += (size_t)snprintf(out + n, cap - n, "%s: %s\r\n", req->headers[i].name,
                               req->headers[i].value);
     }
-    if (with_length)
+    if (o->body_stream && req->chunked)
+        n += (size_t)snprintf(out + n, cap - n, "Transfer-Encoding: chunked\r\n");
+    else if (o->body_stream)
+        n += (size_t)snprintf(out + n, cap - n, "Content-Length: %llu\r\n", req->content_length);
+    else if (with_length)
         n += (size_t)snprintf(out + n, cap - n, "Content-Length: %zu\r\n", body_len);
     n += (size_t)snprintf(out + n, cap - n, "\r\n");
     if (body_len)
@@ -476,7 +557,7 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
             opts->done(opts->arg);
         return -1;
     }
-    struct proxy *p = calloc(1, sizeof(*p));
+    struct api_proxy *p = calloc(1, sizeof(*p));
     if (p)
         p->request = serialize(req, opts, &p->request_len);
     if (p == NULL || p->request == NULL) {
@@ -501,6 +582,8 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
     http_parser_init(&p->parser, HTTP_RESPONSE);
     p->parser.data = p;
     p->detached = x == NULL;
+    p->body_stream = opts->body_stream;
+    p->body_chunked = opts->body_stream && req->chunked;
     p->s = relay_stream_open(e->conn, &stream_cb, p);
     if (p->s == NULL) {
         p->x = NULL;
@@ -513,6 +596,8 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
     }
     if (x)
         api_exchange_set_callbacks(x, &exchange_cb, p);
+    if (opts->handle)
+        *opts->handle = p;
     int rc =
         relay_stream_write(p->s, (const uint8_t *)p->request, p->request_len, request_written, p);
     if (rc < 0) {
@@ -523,4 +608,29 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
      * client gone, and would cancel a `wait` or `logs -f`. The stream is closed once the
      * answer is complete. */
     return 0;
+}
+
+/* ---- a detached leg's streamed body ---- */
+
+int api_proxy_body_write(struct api_proxy *p, const void *data, size_t len)
+{
+    if (p->s == NULL || p->answered || p->complete || p->body_ended)
+        return -1;
+    return body_piece(p, data, len);
+}
+
+void api_proxy_body_end(struct api_proxy *p)
+{
+    if (p->s && !p->answered && !p->complete)
+        body_finish(p);
+}
+
+size_t api_proxy_body_queued(const struct api_proxy *p)
+{
+    return p->s ? relay_stream_write_queue_size(p->s) : 0;
+}
+
+void api_proxy_cancel(struct api_proxy *p, const char *reason)
+{
+    fail(p, reason);
 }

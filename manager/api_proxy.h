@@ -44,6 +44,10 @@
 #include <stddef.h>
 
 #define API_PROXY_BUFFER_MAX (16 * 1024 * 1024)
+/* Bytes of a streamed request body queued toward one engine past which the source pauses. */
+#define API_PROXY_BODY_HIGH (512 * 1024)
+
+struct api_proxy; /* one request in flight */
 
 struct api_proxy_opts {
     const char *url;  /* request target to send instead of the client's (NULL: the client's) */
@@ -56,6 +60,18 @@ struct api_proxy_opts {
                         const char *content_type, const char *body, size_t len);
     void (*done)(void *arg); /* may be NULL */
     void *arg;
+    /* The request's body streams (req->body_stream): the head goes out at once, framed as the
+     * client framed it (Content-Length, or chunked: each piece re-sent as a chunk), and the
+     * body follows — with x, from the exchange as the client sends it (the client is not read
+     * while API_PROXY_BODY_HIGH bytes wait for the engine); detached, from the caller through
+     * api_proxy_body_write / api_proxy_body_end on *handle. */
+    bool body_stream;
+    /* (detached, body_stream) the queue toward the engine fell back below a quarter of
+     * API_PROXY_BODY_HIGH after it had passed it. May be NULL. */
+    void (*on_body_drain)(void *arg);
+    /* If set, receives the request in flight when api_proxy_start returns 0; valid until done
+     * runs. */
+    struct api_proxy **handle;
 };
 
 /* Starts forwarding req to e. Returns 0; or -1 when nothing could start (then x has been
@@ -66,6 +82,16 @@ struct api_proxy_opts {
  * x NULL, failures included (status 502/503 and a {"message"} body), before done. */
 int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_request *req,
                     const struct api_proxy_opts *opts);
+
+/* A detached leg's streamed body (opts.body_stream): data is copied. 0, or -1 when the leg
+ * no longer takes it (failed, answered, or ended; its on_response/done run or ran). */
+int api_proxy_body_write(struct api_proxy *p, const void *data, size_t len);
+/* The body is complete. */
+void api_proxy_body_end(struct api_proxy *p);
+/* Bytes waiting to be sent to the engine. */
+size_t api_proxy_body_queued(const struct api_proxy *p);
+/* Ends the request: a detached leg's on_response gets a 502 naming reason, then done. */
+void api_proxy_cancel(struct api_proxy *p, const char *reason);
 
 /* Answers x with a body as the engine gave it (status, content type). */
 void api_proxy_respond(struct api_exchange *x, int status, const char *content_type,

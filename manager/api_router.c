@@ -64,6 +64,16 @@ const char *api_router_version(const struct api_context *ctx)
     return v && api_version_valid(v) ? v : API_DEFAULT_VERSION;
 }
 
+bool api_route_streams_body(const struct api_context *ctx, const struct api_request *req)
+{
+    const char *vtext;
+    size_t vlen;
+    const char *path = strip_version(req->path, &vtext, &vlen);
+    if (ctx->streams_body == NULL || !is_engine_api(path))
+        return false;
+    return ctx->streams_body(ctx->take_arg, req, path);
+}
+
 bool api_route(const struct api_context *ctx, const struct api_request *req, struct api_exchange *x,
                struct api_response *resp, const char **api_version)
 {

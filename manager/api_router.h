@@ -56,11 +56,19 @@ struct api_context {
     bool (*take)(void *take_arg, const struct api_request *req, const char *path,
                  struct api_exchange *x);
     void *take_arg;
+    /* Whether the take hook wants this request's body streamed (api_http.h, head stop) rather
+     * than kept whole: asked once the head of a request with a body is in, with the path
+     * without its /vX.Y prefix. NULL: every body is kept whole. */
+    bool (*streams_body)(void *take_arg, const struct api_request *req, const char *path);
     void *arg;
 };
 
 /* The Api-Version every response carries: the context's, or API_DEFAULT_VERSION. */
 const char *api_router_version(const struct api_context *ctx);
+
+/* Whether req's body (its head is all there is yet) is to be streamed to the take hook:
+ * the context's streams_body on a path of the engine API, false for anything else. */
+bool api_route_streams_body(const struct api_context *ctx, const struct api_request *req);
 
 /* Answers req into resp (the caller frees it with api_response_free) and sets *api_version to
  * the Api-Version to send (valid until the next call into the context); returns false. Or hands

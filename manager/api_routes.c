@@ -1163,7 +1163,8 @@ static void container_call(struct api_routes *r, const struct api_request *req, 
     oc->r = r;
     snprintf(oc->id, sizeof(oc->id), "%s", json_str(c, "Id"));
     oc->since = r->nrecent;
-    struct api_proxy_opts o = {.url = url, .done = object_done, .arg = oc};
+    struct api_proxy_opts o = {
+        .url = url, .done = object_done, .arg = oc, .body_stream = req->body_stream};
     if (strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0)
         o.on_response = inspect_answered;
     else if (strcmp(req->method, "POST") == 0 && strcmp(action, "exec") == 0)
@@ -1339,10 +1340,16 @@ struct fanout {
     int pending;
     size_t n, cap;
     struct fan_result *res;
+    /* The client's body copied to every leg as it arrives (fan_opts.tee_body). */
+    bool tee;
+    bool tee_paused;       /* the client is not read: a leg's queue is full */
+    struct fan_leg **legs; /* [cap]; NULL once a leg is done */
 };
 
 struct fan_leg {
     struct fanout *f;
+    size_t slot;
+    struct api_proxy *p; /* (tee) the leg in flight, NULL until it started */
 };
 
 static void fan_free(struct fanout *f)
@@ -1354,6 +1361,7 @@ static void fan_free(struct fanout *f)
         free(f->res[i].raw);
     }
     free(f->res);
+    free(f->legs);
     free(f);
 }
 
@@ -1398,12 +1406,18 @@ static void fan_leg_answered(void *arg, struct api_exchange *x, const char *engi
     }
 }
 
+static void tee_maybe_resume(struct fanout *f);
+
 static void fan_leg_done(void *arg)
 {
     struct fan_leg *leg = arg;
     struct fanout *f = leg->f;
+    if (f->legs)
+        f->legs[leg->slot] = NULL;
     free(leg);
     f->pending--;
+    if (f->pending > 0)
+        tee_maybe_resume(f); /* the slow leg may be the one that went */
     fan_maybe_finish(f);
 }
 
@@ -1412,6 +1426,59 @@ static void fan_abort(struct api_exchange *x, void *arg)
     (void)x;
     struct fanout *f = arg;
     f->x = NULL;
+    for (size_t i = 0; f->legs && i < f->cap; i++) {
+        if (f->legs[i] && f->legs[i]->p)
+            api_proxy_cancel(f->legs[i]->p, "the client went away");
+    }
+}
+
+/* ---- the tee: one client body to every leg, at the pace of the slowest ---- */
+
+static void tee_maybe_resume(struct fanout *f)
+{
+    if (!f->tee || !f->tee_paused || f->x == NULL)
+        return;
+    for (size_t i = 0; i < f->cap; i++) {
+        if (f->legs[i] && f->legs[i]->p &&
+            api_proxy_body_queued(f->legs[i]->p) >= API_PROXY_BODY_HIGH)
+            return;
+    }
+    f->tee_paused = false;
+    api_exchange_read_start(f->x);
+}
+
+static void tee_drain(void *arg)
+{
+    struct fan_leg *leg = arg;
+    tee_maybe_resume(leg->f);
+}
+
+static void tee_data(struct api_exchange *x, const char *data, size_t len, void *arg)
+{
+    struct fanout *f = arg;
+    bool full = false;
+    for (size_t i = 0; i < f->cap; i++) {
+        struct fan_leg *leg = f->legs[i];
+        if (leg == NULL || leg->p == NULL)
+            continue;
+        if (api_proxy_body_write(leg->p, data, len) == 0 &&
+            api_proxy_body_queued(leg->p) >= API_PROXY_BODY_HIGH)
+            full = true;
+    }
+    if (full && !f->tee_paused) {
+        f->tee_paused = true;
+        api_exchange_read_stop(x);
+    }
+}
+
+static void tee_end(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    struct fanout *f = arg;
+    for (size_t i = 0; i < f->cap; i++) {
+        if (f->legs[i] && f->legs[i]->p)
+            api_proxy_body_end(f->legs[i]->p);
+    }
 }
 
 struct fan_opts {
@@ -1421,6 +1488,7 @@ struct fan_opts {
     bool body_set;
     void *ctx;
     void (*ctx_free)(void *);
+    bool tee_body; /* the client's streamed body goes to every engine */
 };
 
 /* Sends req to every usable engine; combine answers x once all have answered. fo may be
@@ -1442,9 +1510,11 @@ static void fanout_opts(struct api_routes *r, const struct api_request *req, str
     }
     struct fanout *f = calloc(1, sizeof(*f));
     struct fan_result *res = calloc(usable, sizeof(*res));
-    if (f == NULL || res == NULL) {
+    struct fan_leg **legs = calloc(usable, sizeof(*legs));
+    if (f == NULL || res == NULL || legs == NULL) {
         free(f);
         free(res);
+        free(legs);
         if (fo->ctx_free)
             fo->ctx_free(fo->ctx);
         api_proxy_error(x, 500, "swarm: out of memory");
@@ -1457,17 +1527,28 @@ static void fanout_opts(struct api_routes *r, const struct api_request *req, str
     f->ctx_free = fo->ctx_free;
     f->res = res;
     f->cap = usable;
+    f->legs = legs;
+    f->tee = fo->tee_body && req->body_stream;
     struct api_exchange_callbacks cb = {.on_abort = fan_abort};
+    if (f->tee) {
+        cb.on_client_data = tee_data;
+        cb.on_body_end = tee_end;
+    }
     api_exchange_set_callbacks(x, &cb, f);
     f->pending = 1; /* held until every leg started */
+    size_t started = 0;
     for (size_t i = 0; i < engines_count(r->es); i++) {
         struct engine *e = engines_at(r->es, i);
         if (!engine_usable(e))
             continue;
         struct fan_leg *leg = calloc(1, sizeof(*leg));
-        if (leg == NULL)
+        if (leg == NULL || started == usable) {
+            free(leg);
             continue;
+        }
         leg->f = f;
+        leg->slot = started++;
+        f->legs[leg->slot] = leg;
         f->pending++;
         struct api_proxy_opts o = {.url = fo->url,
                                    .body = fo->body,
@@ -1475,7 +1556,10 @@ static void fanout_opts(struct api_routes *r, const struct api_request *req, str
                                    .body_set = fo->body_set,
                                    .on_response = fan_leg_answered,
                                    .done = fan_leg_done,
-                                   .arg = leg};
+                                   .arg = leg,
+                                   .body_stream = f->tee,
+                                   .on_body_drain = f->tee ? tee_drain : NULL,
+                                   .handle = f->tee ? &leg->p : NULL};
         api_proxy_start(NULL, e, req, &o);
     }
     f->pending--;
@@ -1821,12 +1905,14 @@ static void scoped_call(struct api_routes *r, const struct api_request *req, con
  * the CLI shows one line per node and layer. */
 static void pull_write_line(struct api_exchange *x, const char *engine, json_t *line)
 {
-    const char *id = json_string_value(json_object_get(line, "id"));
-    const char *status = json_string_value(json_object_get(line, "status"));
+    const char *key = json_is_string(json_object_get(line, "id"))       ? "id"
+                      : json_is_string(json_object_get(line, "status")) ? "status"
+                      : json_is_string(json_object_get(line, "stream")) ? "stream"
+                                                                        : NULL;
     char buf[REF_MAX];
-    if (id || status) {
-        snprintf(buf, sizeof(buf), "%s: %s", engine, id ? id : status);
-        json_object_set_new(line, id ? "id" : "status", json_string(buf));
+    if (key) {
+        snprintf(buf, sizeof(buf), "%s: %s", engine, json_string_value(json_object_get(line, key)));
+        json_object_set_new(line, key, json_string(buf));
     }
     char *text = json_dumps(line, JSON_COMPACT);
     size_t tl = text ? strlen(text) : 0;
@@ -1844,8 +1930,9 @@ static void pull_write_line(struct api_exchange *x, const char *engine, json_t *
     free(withnl);
 }
 
-/* Every engine's progress, one engine after the other (each leg is buffered, so lines never
- * interleave mid-object), as one chunked stream of ours; a failed engine's error as a line. */
+/* Every engine's progress (pull, import, load), one engine after the other (each leg is buffered,
+ * so lines never interleave mid-object), as one chunked stream of ours; a failed engine's error as
+ * a line. */
 static void combine_pull(struct fanout *f, struct api_exchange *x)
 {
     struct api_http_common common = {.api_version = api_exchange_api_version(x),
@@ -1894,13 +1981,95 @@ static void images_create(struct api_routes *r, const struct api_request *req,
 {
     char v[REF_MAX];
     if (api_query_get(req->query, "fromImage", v, sizeof(v)) != 1 || v[0] == '\0') {
-        /* Import from a tarball or URL: not yet. */
-        api_proxy_error(x, 501,
-                        "swarm: image import (POST /images/create without fromImage) is "
-                        "not implemented yet");
+        /* Import (fromSrc: a URL each engine fetches, or "-" and the body) on every engine, as
+         * classic Swarm did: the body is copied to each as it arrives. */
+        if (api_query_get(req->query, "fromSrc", v, sizeof(v)) != 1 || v[0] == '\0') {
+            api_proxy_error(x, 400, "swarm: POST /images/create needs fromImage or fromSrc");
+            return;
+        }
+        struct fan_opts fo = {.tee_body = true};
+        fanout_opts(r, req, x, combine_pull, &fo);
         return;
     }
     fanout(r, req, x, combine_pull);
+}
+
+/* ---- save: the images tarball from the engine that has them ---- */
+
+static void images_get(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    char name[REF_MAX];
+    if (api_query_get(req->query, "names", name, sizeof(name)) != 1 || name[0] == '\0') {
+        api_proxy_error(x, 400, "swarm: GET /images/get needs names");
+        return;
+    }
+    /* The engine with the first name; the others must be there too, or it says which. */
+    struct engine *e = engine_with_image(r, name);
+    if (e == NULL) {
+        api_proxy_error(x, 404, "No such image: %s", name);
+        return;
+    }
+    struct api_proxy_opts o = {0};
+    api_proxy_start(x, e, req, &o);
+}
+
+/* ---- load: the images tarball to every engine ---- */
+
+static void images_load(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    struct fan_opts fo = {.tee_body = true};
+    fanout_opts(r, req, x, combine_pull, &fo);
+}
+
+/* ---- build: on one engine the scheduler picks ---- */
+
+/* The build's placement request as a container config: its build args as Env (so
+ * `--build-arg constraint:node==h1` and affinities work as in classic Swarm), cpushares and
+ * memory as reservations. A new object (caller decrefs), NULL when out of memory. */
+static json_t *build_config(const struct api_request *req)
+{
+    json_t *cfg = json_pack("{s:s, s:[], s:{}}", "Image", "", "Env", "HostConfig");
+    if (cfg == NULL)
+        return NULL;
+    char v[API_HTTP_HEAD_MAX / 4];
+    if (api_query_get(req->query, "buildargs", v, sizeof(v)) == 1) {
+        json_t *args = json_loads(v, 0, NULL);
+        const char *k;
+        json_t *val;
+        json_object_foreach(args, k, val)
+        {
+            char env[1024];
+            const char *sv = json_string_value(val);
+            snprintf(env, sizeof(env), "%s=%s", k, sv ? sv : "");
+            json_array_append_new(json_object_get(cfg, "Env"), json_string(env));
+        }
+        json_decref(args);
+    }
+    json_t *hc = json_object_get(cfg, "HostConfig");
+    if (api_query_get(req->query, "cpushares", v, sizeof(v)) == 1 && v[0])
+        json_object_set_new(hc, "CpuShares", json_integer(strtoll(v, NULL, 10)));
+    if (api_query_get(req->query, "memory", v, sizeof(v)) == 1 && v[0])
+        json_object_set_new(hc, "Memory", json_integer(strtoll(v, NULL, 10)));
+    return cfg;
+}
+
+static void build(struct api_routes *r, const struct api_request *req, struct api_exchange *x)
+{
+    json_t *cfg = build_config(req);
+    if (cfg == NULL) {
+        api_proxy_error(x, 500, "swarm: out of memory");
+        return;
+    }
+    char err[512] = "";
+    struct engine *e = api_routes_place(r, cfg, NULL, err, sizeof(err));
+    json_decref(cfg);
+    if (e == NULL) {
+        api_proxy_error(x, 500, "swarm: no engine to build on: %s", err);
+        return;
+    }
+    log_info("api", "build on node %s", e->name);
+    struct api_proxy_opts o = {.body_stream = req->body_stream};
+    api_proxy_start(x, e, req, &o);
 }
 
 /* ---- events ---- */
@@ -2117,6 +2286,27 @@ static bool starts(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static bool ends(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+bool api_routes_streams_body(void *arg, const struct api_request *req, const char *path)
+{
+    (void)arg;
+    const char *m = req->method;
+    if (strcmp(m, "PUT") == 0)
+        return starts(path, "/containers/") && ends(path, "/archive");
+    if (strcmp(m, "POST") != 0)
+        return false;
+    if (strcmp(path, "/build") == 0 || strcmp(path, "/images/load") == 0)
+        return true;
+    char v[8];
+    return strcmp(path, "/images/create") == 0 &&
+           api_query_get(req->query, "fromImage", v, sizeof(v)) == 0;
+}
+
 bool api_routes_take(void *arg, const struct api_request *req, const char *path,
                      struct api_exchange *x)
 {
@@ -2148,6 +2338,18 @@ bool api_routes_take(void *arg, const struct api_request *req, const char *path,
     }
     if (post && strcmp(path, "/images/create") == 0) {
         images_create(r, req, x);
+        return true;
+    }
+    if (get && strcmp(path, "/images/get") == 0) {
+        images_get(r, req, x);
+        return true;
+    }
+    if (post && strcmp(path, "/images/load") == 0) {
+        images_load(r, req, x);
+        return true;
+    }
+    if (post && strcmp(path, "/build") == 0) {
+        build(r, req, x);
         return true;
     }
     if (starts(path, "/images/") && path[strlen("/images/")] && !starts(path, "/images/search") &&

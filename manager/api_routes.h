@@ -17,7 +17,15 @@
  *   *    /exec/{id}/...                to the engine the exec was created on
  *   GET  /images/json                  every engine's images, merged by id
  *   POST /images/create                (pull) on every healthy engine, progress merged, each
- *                                      line's id prefixed with its node
+ *                                      line's id prefixed with its node; import (fromSrc) the
+ *                                      same way, the client's body copied to every engine as it
+ *                                      arrives, at the pace of the slowest
+ *   POST /images/load                  on every healthy engine like import (classic Swarm)
+ *   GET  /images/get                   (save) from the first engine with the first name
+ *   POST /build                        on the engine the scheduler picks (build args as Env,
+ *                                      cpushares/memory as reservations), the context streamed
+ *                                      to it and the output back unbuffered
+ *   PUT  /containers/{ref}/archive     the tar body streamed to the container's engine
  *   *    /images/{name}/...            to the first engine that has the image
  *   GET  /events                       one stream of every engine's events, each tagged with its
  *                                      node as classic Swarm did, plus swarm's own
@@ -49,6 +57,11 @@ void api_routes_free(struct api_routes *r);
 /* The api_context take hook; arg is the api_routes. */
 bool api_routes_take(void *arg, const struct api_request *req, const char *path,
                      struct api_exchange *x);
+
+/* The api_context streams_body hook: the requests whose bodies may be large stream them
+ * (PUT /containers/{ref}/archive, POST /build, /images/load, /images/create with fromSrc); every
+ * other body is kept whole (API_HTTP_BODY_MAX) for the routes that read it. */
+bool api_routes_streams_body(void *arg, const struct api_request *req, const char *path);
 
 /* An engine's event, for the /events watchers (engines_callbacks.on_event). */
 void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_t *event);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -55,7 +56,9 @@ struct api_exchange {
     bool end_pending;  /* ended: finish the connection's turn once queued is 0 */
     bool shut_pending; /* api_exchange_shutdown: half-close once queued is 0 */
     bool shut_done;
-    bool paused; /* the handler asked us not to read */
+    bool paused;      /* the handler asked us not to read */
+    bool body_stream; /* the request's body goes to on_client_data as it arrives */
+    bool body_done;   /* ... and its last byte went (on_body_end ran) */
 };
 
 struct conn {
@@ -74,6 +77,7 @@ struct conn {
     bool head; /* the request in progress is a HEAD */
     struct api_exchange x;
     size_t len, off; /* unframed bytes buf[off..len) */
+    size_t body_w;   /* a streamed body's decoded bytes are gathered at buf[..body_w) */
     char buf[API_SERVER_READ_BUF];
 };
 
@@ -83,6 +87,7 @@ struct write_req {
     char *data;
     size_t len;
     bool exchange; /* a chunk written by an exchange (not a whole answer) */
+    bool interim;  /* a 100 Continue ahead of the answer */
 };
 
 struct api_server {
@@ -241,6 +246,13 @@ static void conn_close(struct conn *c)
 
 static void on_timer(uv_timer_t *t);
 static void process(struct conn *c);
+
+/* The request's body streams and has not all been read: the connection cannot be framed for
+ * another request once the answer is out. */
+static bool body_unread(const struct conn *c)
+{
+    return c->x.body_stream && !c->x.body_done;
+}
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
 static void arm_timer(struct conn *c, uint32_t ms)
@@ -305,7 +317,7 @@ static void on_written(uv_write_t *w, int status)
 {
     struct write_req *wr = (struct write_req *)w;
     struct conn *c = wr->c;
-    bool exchange = wr->exchange;
+    bool exchange = wr->exchange, interim = wr->interim;
     if (exchange)
         c->x.queued -= wr->len;
     free(wr->data);
@@ -316,6 +328,8 @@ static void on_written(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
+    if (interim)
+        return;
     if (exchange) {
         exchange_written(c);
         return;
@@ -361,6 +375,7 @@ static void send_response(struct conn *c, const struct api_response *resp, const
     wr->data = data;
     wr->len = len;
     wr->exchange = false;
+    wr->interim = false;
     c->phase = PHASE_WRITE;
     c->close_after = close;
     arm_timer(c, c->srv->request_ms);
@@ -381,6 +396,80 @@ static void send_error_close(struct conn *c, int status, const char *msg)
     api_response_free(&resp);
 }
 
+/* A streamed body's decoded bytes, from api_http inside api_http_feed: they point into the
+ * bytes being framed (c->buf), at or after the bytes gathered so far, so they are moved down
+ * to join them, and the handler gets one piece per read however the client cut its chunks. */
+static void body_sink(void *arg, const char *data, size_t len)
+{
+    struct conn *c = arg;
+    size_t from = (size_t)(data - c->buf);
+    if (from != c->body_w)
+        memmove(c->buf + c->body_w, c->buf + from, len);
+    c->body_w += len;
+}
+
+/* Frames the streamed body's bytes in the buffer (each piece to on_client_data), then reads
+ * more unless the handler paused it. The buffer holds at most API_SERVER_READ_BUF bytes, so
+ * that is all a handler gets beyond what it asked for. */
+static void body_pump(struct conn *c)
+{
+    struct api_exchange *x = &c->x;
+    while (!c->closing && c->phase == PHASE_ASYNC && body_unread(c) && c->off < c->len) {
+        size_t used = 0, start = c->off;
+        c->body_w = start;
+        enum api_http_result r = api_http_feed(&c->http, c->buf + c->off, c->len - c->off, &used);
+        c->off += used;
+        if (c->body_w > start && x->active && x->cb.on_client_data && r != API_HTTP_ERROR)
+            x->cb.on_client_data(x, c->buf + start, c->body_w - start, x->arg);
+        if (c->closing || c->phase != PHASE_ASYNC)
+            return;
+        if (r == API_HTTP_ERROR) {
+            /* A malformed chunked body: the engine's request cannot be completed. */
+            log_info("api", "request body: %s (closing the connection)",
+                     api_http_error_message(&c->http));
+            c->srv->stats.bad++;
+            conn_close(c);
+            return;
+        }
+        if (r == API_HTTP_BODY_END) {
+            x->body_done = true;
+            uv_timer_stop(&c->timer);
+            if (x->active && x->cb.on_body_end)
+                x->cb.on_body_end(x, x->arg); /* may end the exchange: nothing after this */
+            else if (x->active && !c->closing)
+                read_start(c);
+            return;
+        }
+    }
+    if (c->closing || c->phase != PHASE_ASYNC || !body_unread(c))
+        return;
+    c->len = c->off = 0;
+    if (x->active && !x->paused) {
+        arm_timer(c, c->srv->request_ms); /* a client that stalls mid-body */
+        read_start(c);
+    }
+}
+
+/* Sends "100 Continue" to a client that waits for it before its body. */
+static void send_continue(struct conn *c)
+{
+    static const char text[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct write_req *wr = malloc(sizeof(*wr));
+    char *data = malloc(sizeof(text) - 1);
+    if (wr == NULL || data == NULL) {
+        free(wr);
+        free(data);
+        return; /* the client sends its body anyway after a while */
+    }
+    memcpy(data, text, sizeof(text) - 1);
+    *wr = (struct write_req){.c = c, .data = data, .len = sizeof(text) - 1, .interim = true};
+    uv_buf_t b = uv_buf_init(data, (unsigned)wr->len);
+    if (uv_write(&wr->req, &c->h.stream, &b, 1, on_written) < 0) {
+        free(data);
+        free(wr);
+    }
+}
+
 static void answer(struct conn *c, const struct api_request *req)
 {
     struct api_response resp = {0};
@@ -391,19 +480,22 @@ static void answer(struct conn *c, const struct api_request *req)
     memset(x, 0, sizeof(*x));
     x->c = c;
     x->active = true;
+    x->body_stream = req->body_stream;
     c->phase = PHASE_ASYNC;
     uv_timer_stop(&c->timer);
     if (api_route(c->srv->ctx, req, x, &resp, &api_version)) {
         /* A handler took it. Keep reading, to notice a client that goes away. */
         log_debug("api", "%s %s -> taken", req->method, req->path);
         x->api_version = api_version;
-        if (x->active && !c->closing && !x->hijacked)
+        if (body_unread(c))
+            body_pump(c); /* the body's first bytes came with the head */
+        else if (x->active && !c->closing && !x->hijacked)
             read_start(c);
         return;
     }
     x->active = false;
     /* After an upgrade request the bytes that follow are not HTTP: answer, then close. */
-    bool close = !req->keep_alive || req->upgrade || c->srv->closing;
+    bool close = !req->keep_alive || req->upgrade || c->srv->closing || body_unread(c);
     log_debug("api", "%s %s -> %d", req->method, req->path, resp.status);
     send_response(c, &resp, api_version, req->head, close);
     api_response_free(&resp);
@@ -420,6 +512,24 @@ static void process(struct conn *c)
     switch (r) {
     case API_HTTP_REQUEST:
         answer(c, api_http_request(&c->http));
+        return;
+    case API_HTTP_HEAD: {
+        /* A body follows: streamed to the handler, or kept whole. */
+        const struct api_request *req = api_http_request(&c->http);
+        if (!api_route_streams_body(c->srv->ctx, req)) {
+            api_http_body_buffer(&c->http);
+            process(c);
+            return;
+        }
+        api_http_body_stream(&c->http, body_sink, c);
+        const char *expect = api_request_header(req, "Expect");
+        if (expect && strcasecmp(expect, "100-continue") == 0)
+            send_continue(c);
+        answer(c, req);
+        return;
+    }
+    case API_HTTP_BODY_END: /* only while a body streams (body_pump), never here */
+        conn_close(c);
         return;
     case API_HTTP_ERROR:
         c->srv->stats.bad++;
@@ -464,6 +574,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)nread;
+    if (c->phase == PHASE_ASYNC && body_unread(c)) {
+        body_pump(c);
+        return;
+    }
     if (c->phase == PHASE_ASYNC) {
         /* Bytes ahead of the exchange's end wait; a full buffer stops reading. */
         if (c->len >= sizeof(c->buf))
@@ -552,6 +666,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     s->stats.accepted++;
+    api_http_set_head_stop(&c->http, s->ctx->streams_body != NULL);
     arm_timer(c, s->idle_ms);
     read_start(c);
 }
@@ -770,7 +885,7 @@ void api_exchange_respond(struct api_exchange *x, const struct api_response *res
     if (c->closing)
         return;
     const struct api_request *req = api_http_request(&c->http);
-    bool close = !req->keep_alive || req->upgrade || c->srv->closing;
+    bool close = !req->keep_alive || req->upgrade || c->srv->closing || body_unread(c);
     log_debug("api", "%s %s -> %d", req->method, req->path, resp->status);
     if (x->queued > 0) {
         /* Raw bytes went first: the answer cannot be framed after them. */
@@ -802,6 +917,7 @@ int api_exchange_write(struct api_exchange *x, const void *data, size_t len)
     wr->data = copy;
     wr->len = len;
     wr->exchange = true;
+    wr->interim = false;
     uv_buf_t b = uv_buf_init(copy, (unsigned)len);
     if (uv_write(&wr->req, &c->h.stream, &b, 1, on_written) < 0) {
         free(copy);
@@ -830,7 +946,7 @@ void api_exchange_end(struct api_exchange *x, bool keep_alive)
         return;
     const struct api_request *req = api_http_request(&c->http);
     c->close_after = !keep_alive || !req->keep_alive || req->upgrade || x->hijacked ||
-                     c->srv->closing || x->shut_done || x->shut_pending;
+                     c->srv->closing || x->shut_done || x->shut_pending || body_unread(c);
     read_stop(c);
     x->end_pending = true;
     if (x->queued == 0)
@@ -863,13 +979,23 @@ void api_exchange_read_stop(struct api_exchange *x)
 {
     x->paused = true;
     read_stop(x->c);
+    if (body_unread(x->c) && x->active)
+        uv_timer_stop(&x->c->timer); /* the handler's pace, not the client's */
 }
 
 void api_exchange_read_start(struct api_exchange *x)
 {
+    struct conn *c = x->c;
+    bool was_paused = x->paused;
     x->paused = false;
-    if (x->active && x->hijacked)
-        read_start(x->c);
+    if (!x->active || c->closing)
+        return;
+    if (x->hijacked) {
+        read_start(c);
+    } else if (body_unread(c) && was_paused && !c->reading) {
+        arm_timer(c, c->srv->request_ms);
+        read_start(c);
+    }
 }
 
 void api_exchange_shutdown(struct api_exchange *x)

@@ -107,6 +107,15 @@ void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *
  *   - after api_exchange_hijack (an upgraded attach or exec), what the client sends is handed
  *     to on_client_data unframed (the bytes it sent behind the request head first), its
  *     half-close to on_client_eof; api_exchange_shutdown half-closes the client's side.
+ *   - a request whose body streams (the context's streams_body said so; req->body_stream) is
+ *     taken as soon as its head is in: the body's decoded bytes go to on_client_data as they
+ *     arrive (the first ones right after the take hook returns), then on_body_end runs.
+ *     api_exchange_read_stop / _start pause and resume it (the client is then not read, so
+ *     memory stays bounded by API_SERVER_READ_BUF whatever the client sends). A client that
+ *     sends nothing for API_SERVER_REQUEST_MS while not paused is dropped (on_abort). An
+ *     answer that ends the exchange before the body's end closes the connection after it
+ *     (the rest of the body is drained for API_SERVER_LINGER_MS, not framed). A client that
+ *     sent `Expect: 100-continue` gets "100 Continue" before the take hook runs.
  * on_abort: the client went away, or the server is closing: the exchange is gone once it
  * returns (the handler must drop every reference to it and end what it feeds it from).
  */
@@ -120,6 +129,8 @@ struct api_exchange_callbacks {
     void (*on_client_eof)(struct api_exchange *x, void *arg);
     void (*on_drain)(struct api_exchange *x, void *arg);
     void (*on_abort)(struct api_exchange *x, void *arg);
+    /* A streamed request body (api_request.body_stream) has been handed over in full. */
+    void (*on_body_end)(struct api_exchange *x, void *arg);
 };
 
 /* cb copied (any callback may be NULL); arg passed to them. */

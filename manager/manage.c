@@ -463,6 +463,7 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     api_routes_set_reschedule(m->routes, m->resched);
     m->ctx.take = api_routes_take;
     m->ctx.take_arg = m->routes;
+    m->ctx.streams_body = api_routes_streams_body;
     struct api_server_config cfg = {
         .endpoints = m->endpoints,
         .nendpoints = m->nendpoints,

@@ -3,7 +3,10 @@
  * one connection, framed by api_http, answered by api_router (and the handlers) and serialized,
  * as api_server.c does. The first byte picks how the stream is cut into reads (1..64 bytes, or
  * all at once) and the cluster's API version, so split headers, pipelining and version checks
- * are all reached. Must never crash, leak or over-read, and every answer must be well formed:
+ * are all reached. Head stop is on, as in the server: a request with a body stops after its
+ * head, and its body is streamed (paths with "archive" or "build", as the routes choose) or
+ * kept whole; a streamed body must come out whole and in order, never more bytes than went in.
+ * Must never crash, leak or over-read, and every answer must be well formed:
  * a status line, a head ending in a blank line, and a body as long as Content-Length says.
  */
 #include "manager/api_http.h"
@@ -47,7 +50,24 @@ static int snapshot_cb(void *arg, struct api_cluster *out)
     return api_cluster_add(out, &in);
 }
 
+static bool streams_cb(void *arg, const struct api_request *req, const char *path)
+{
+    (void)arg;
+    (void)req;
+    return strstr(path, "archive") != NULL || strstr(path, "build") != NULL;
+}
+
+static size_t streamed;
+
+static void sink(void *arg, const char *data, size_t len)
+{
+    (void)arg;
+    (void)data;
+    streamed += len;
+}
+
 static const struct api_context ctx = {
+    .streams_body = streams_cb,
     .version = "0.0.0",
     .git_commit = "fuzz",
     .host = {"mgr", "ID", "Linux", "6.1", "x86_64", "amd64"},
@@ -92,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct api_http h;
     api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    streamed = 0;
+    size_t fed = 0;
     for (int requests = 0; requests < 64;) {
         size_t n = left < piece ? left : piece, used = 0;
         enum api_http_result r = api_http_feed(&h, p, n, &used);
@@ -99,6 +122,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         p += used;
         left -= used;
+        fed += used;
+        if (streamed > fed)
+            abort();
+        if (r == API_HTTP_HEAD) {
+            const struct api_request *req = api_http_request(&h);
+            if (req == NULL || req->body != NULL || (!req->chunked && req->content_length == 0))
+                abort();
+            if (api_route_streams_body(&ctx, req))
+                api_http_body_stream(&h, sink, NULL);
+            else
+                api_http_body_buffer(&h);
+            continue;
+        }
+        if (r == API_HTTP_BODY_END) {
+            const struct api_request *req = api_http_request(&h);
+            if (req == NULL || !req->body_stream ||
+                (!req->chunked && streamed != req->content_length))
+                abort();
+            streamed = 0;
+            fed = 0;
+            requests++;
+            if (!req->keep_alive || req->upgrade)
+                break;
+            api_http_next(&h);
+            continue;
+        }
         if (r == API_HTTP_ERROR) {
             struct api_response resp = {0};
             api_response_error(&resp, api_http_error_status(&h), "%s", api_http_error_message(&h));
@@ -120,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (close)
                 break;
             api_http_next(&h);
+            streamed = fed = 0;
             continue;
         }
         if (left == 0)

@@ -177,6 +177,135 @@ static void test_http_pieces(void)
     api_http_free(&h);
 }
 
+/* ---- streamed request bodies (head stop) ---- */
+
+struct sink_buf {
+    char *data;
+    size_t len, cap, calls;
+};
+
+static void sink_append(void *arg, const char *data, size_t len)
+{
+    struct sink_buf *b = arg;
+    if (b->len + len > b->cap) {
+        b->cap = (b->len + len) * 2;
+        b->data = realloc(b->data, b->cap);
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->calls++;
+}
+
+static void test_http_stream(void)
+{
+    struct api_http h;
+    size_t used;
+    /* Without a body, head stop changes nothing. */
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    CHECK_INT(api_http_feed(&h, "GET /a HTTP/1.1\r\n\r\n", 19, &used), API_HTTP_REQUEST);
+    api_http_free(&h);
+
+    /* Content-Length over the buffered limit: a head, streamed byte by byte, the pipelined
+     * request behind it left alone. */
+    size_t big = 3 * API_HTTP_BODY_MAX + 7;
+    char head[128];
+    int hl = snprintf(head, sizeof(head),
+                      "PUT /containers/c/archive?path=%%2F HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
+                      big);
+    size_t total = (size_t)hl + big + 19;
+    char *wire = malloc(total);
+    memcpy(wire, head, (size_t)hl);
+    for (size_t i = 0; i < big; i++)
+        wire[hl + i] = (char)(i * 7 + 1);
+    memcpy(wire + hl + big, "GET /b HTTP/1.1\r\n\r\n", 19);
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    size_t off = 0;
+    enum api_http_result r = API_HTTP_MORE;
+    while (r == API_HTTP_MORE && off < total) {
+        r = api_http_feed(&h, wire + off, 10, &used);
+        off += used;
+    }
+    CHECK_INT(r, API_HTTP_HEAD);
+    const struct api_request *q = api_http_request(&h);
+    CHECK(q != NULL && q->body == NULL && !q->chunked && q->content_length == big);
+    CHECK_STR(q->path, "/containers/c/archive");
+    CHECK_INT(api_http_feed(&h, wire + off, 4, &used), API_HTTP_HEAD); /* until chosen */
+    CHECK_INT(used, 0);
+    struct sink_buf b = {0};
+    api_http_body_stream(&h, sink_append, &b);
+    CHECK(api_http_request(&h)->body_stream);
+    size_t pieces[] = {1, 2, 16384, 65536, 3};
+    for (size_t k = 0; r != API_HTTP_BODY_END && off < total; k++) {
+        size_t n = pieces[k % 5] < total - off ? pieces[k % 5] : total - off;
+        r = api_http_feed(&h, wire + off, n, &used);
+        off += used;
+        CHECK(r == API_HTTP_MORE || r == API_HTTP_BODY_END);
+    }
+    CHECK_INT(r, API_HTTP_BODY_END);
+    CHECK_INT(off, (size_t)hl + big);
+    CHECK(b.len == big && memcmp(b.data, wire + hl, big) == 0);
+    api_http_next(&h);
+    CHECK_INT(api_http_feed(&h, wire + off, total - off, &used), API_HTTP_REQUEST);
+    CHECK_STR(api_http_request(&h)->path, "/b");
+    api_http_free(&h);
+    free(b.data);
+    b = (struct sink_buf){0};
+
+    /* Chunked, with extensions and trailers, all at once: decoded, then the next request. */
+    static const char chunked[] =
+        "POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+        "Expect: 100-continue\r\n\r\n"
+        "3;x=y\r\nabc\r\n1\r\nd\r\n0\r\nX-T: 1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    CHECK_INT(api_http_feed(&h, chunked, sizeof(chunked) - 1, &used), API_HTTP_HEAD);
+    CHECK(api_http_request(&h)->chunked);
+    api_http_body_stream(&h, sink_append, &b);
+    off = used;
+    CHECK_INT(api_http_feed(&h, chunked + off, sizeof(chunked) - 1 - off, &used),
+              API_HTTP_BODY_END);
+    off += used;
+    CHECK(b.len == 4 && memcmp(b.data, "abcd", 4) == 0);
+    CHECK_STR(chunked + off, "GET /c HTTP/1.1\r\n\r\n");
+    api_http_free(&h);
+    free(b.data);
+    b = (struct sink_buf){0};
+
+    /* Buffered after a head: the limit still holds, and small bodies are whole. */
+    static const char small[] = "POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    CHECK_INT(api_http_feed(&h, small, sizeof(small) - 1, &used), API_HTTP_HEAD);
+    api_http_body_buffer(&h);
+    off = used;
+    CHECK_INT(api_http_feed(&h, small + off, sizeof(small) - 1 - off, &used), API_HTTP_REQUEST);
+    CHECK(api_http_request(&h)->body_len == 2 && !api_http_request(&h)->body_stream);
+    api_http_free(&h);
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    CHECK_INT(api_http_feed(&h, wire, (size_t)hl, &used), API_HTTP_HEAD);
+    api_http_body_buffer(&h);
+    CHECK_INT(api_http_feed(&h, wire + used, 10, &used), API_HTTP_ERROR);
+    CHECK_INT(api_http_error_status(&h), 413);
+    api_http_free(&h);
+
+    /* A malformed chunk while streaming: 400. */
+    static const char bad[] =
+        "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\nzz\r\n";
+    api_http_init(&h);
+    api_http_set_head_stop(&h, true);
+    CHECK_INT(api_http_feed(&h, bad, sizeof(bad) - 1, &used), API_HTTP_HEAD);
+    api_http_body_stream(&h, sink_append, &b);
+    off = used;
+    CHECK_INT(api_http_feed(&h, bad + off, sizeof(bad) - 1 - off, &used), API_HTTP_ERROR);
+    CHECK_INT(api_http_error_status(&h), 400);
+    api_http_free(&h);
+    free(b.data);
+    free(wire);
+}
+
 static void expect_http_error(const char *raw, size_t len, int status, const char *msg)
 {
     struct api_http h;
@@ -1193,6 +1322,226 @@ static void test_exchanges(void)
     CHECK_INT(final_stats.accepted, 3);
 }
 
+/* ---- streamed request bodies through the server ---- */
+
+#define BS_BODY (5 * 1024 * 1024 + 13)
+
+static struct {
+    struct api_exchange *x;
+    uint64_t len, sum;     /* bytes received, and a checksum of them */
+    uint64_t since_resume; /* bytes since reading last resumed */
+    uint64_t while_paused; /* bytes handed over while paused (at most one read's worth) */
+    uint64_t max_while_paused;
+    bool paused;
+    int pauses, ends, aborts;
+} bs;
+
+static uint64_t bs_hash(uint64_t h, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void bs_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void bs_resume(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, bs_timer_closed);
+    bs.paused = false;
+    bs.since_resume = bs.while_paused = 0;
+    if (bs.x)
+        api_exchange_read_start(bs.x);
+}
+
+static void bs_data(struct api_exchange *x, const char *data, size_t len, void *arg)
+{
+    (void)arg;
+    bs.len += len;
+    bs.sum = bs_hash(bs.sum, data, len);
+    if (bs.paused) {
+        bs.while_paused += len;
+        if (bs.while_paused > bs.max_while_paused)
+            bs.max_while_paused = bs.while_paused;
+        return;
+    }
+    bs.since_resume += len;
+    if (bs.since_resume >= 256 * 1024) {
+        /* A slow engine: stop the client for a moment. */
+        bs.paused = true;
+        bs.pauses++;
+        api_exchange_read_stop(x);
+        uv_timer_t *t = malloc(sizeof(*t));
+        uv_timer_init(cur_loop, t);
+        uv_timer_start(t, bs_resume, 2, 0);
+    }
+}
+
+static void bs_end(struct api_exchange *x, void *arg)
+{
+    (void)arg;
+    bs.ends++;
+    bs.x = NULL;
+    char text[64];
+    int n = snprintf(text, sizeof(text), "%llu %016llx", (unsigned long long)bs.len,
+                     (unsigned long long)bs.sum);
+    struct api_response resp = {0};
+    api_response_set(&resp, 200, "text/plain", strndup(text, (size_t)n), (size_t)n);
+    api_exchange_respond(x, &resp);
+    api_response_free(&resp);
+}
+
+static void bs_abort(struct api_exchange *x, void *arg)
+{
+    (void)x;
+    (void)arg;
+    bs.aborts++;
+    bs.x = NULL;
+}
+
+static bool bs_streams(void *arg, const struct api_request *req, const char *path)
+{
+    (void)arg;
+    (void)req;
+    return strstr(path, "/archive") != NULL;
+}
+
+static bool bs_take(void *arg, const struct api_request *req, const char *path,
+                    struct api_exchange *x)
+{
+    (void)arg;
+    if (strcmp(path, "/containers/early/archive") == 0) {
+        /* Answered before the body is read: the connection closes after the answer. */
+        CHECK(req->body_stream);
+        struct api_response resp = {0};
+        api_response_error(&resp, 404, "No such container: early");
+        api_exchange_respond(x, &resp);
+        api_response_free(&resp);
+        return true;
+    }
+    if (strcmp(path, "/containers/up/archive") != 0)
+        return false;
+    CHECK(req->body_stream);
+    static const struct api_exchange_callbacks cb = {
+        .on_client_data = bs_data, .on_body_end = bs_end, .on_abort = bs_abort};
+    api_exchange_set_callbacks(x, &cb, NULL);
+    bs.x = x;
+    bs.len = bs.since_resume = bs.while_paused = 0;
+    bs.sum = 14695981039346656037ULL;
+    bs.paused = false;
+    return true;
+}
+
+static void client_body_streams(void)
+{
+    struct client *c = calloc(1, sizeof(*c));
+    struct reply *r = calloc(1, sizeof(*r));
+    char *body = malloc(BS_BODY);
+    for (size_t i = 0; i < BS_BODY; i++)
+        body[i] = (char)((i * 2654435761u) >> 13);
+    uint64_t want = bs_hash(14695981039346656037ULL, body, BS_BODY);
+    char expect[64];
+    snprintf(expect, sizeof(expect), "%llu %016llx", (unsigned long long)BS_BODY,
+             (unsigned long long)want);
+
+    /* Chunked, in chunks of 1 byte to 40 KB, with a ping pipelined behind it. */
+    CHECK_INT(cl_open(c), 0);
+    CHECK_INT(cl_sends(c, "PUT /v1.41/containers/up/archive?path=%2F HTTP/1.1\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n"),
+              0);
+    size_t off = 0, k = 0;
+    while (off < BS_BODY) {
+        size_t n = k % 7 == 0 ? 1 : (k * 7919) % 40000 + 1;
+        k++;
+        if (n > BS_BODY - off)
+            n = BS_BODY - off;
+        char h[16];
+        snprintf(h, sizeof(h), "%zx\r\n", n);
+        CHECK_INT(cl_sends(c, h), 0);
+        CHECK_INT(cl_send(c, body + off, n), 0);
+        CHECK_INT(cl_sends(c, "\r\n"), 0);
+        off += n;
+    }
+    CHECK_INT(cl_sends(c, "0\r\n\r\nGET /_ping HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_INT(r->status, 200);
+    CHECK_STR(r->body, expect);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_STR(r->body, "OK");
+
+    /* Content-Length, one write, then the connection goes on. */
+    char head[160];
+    snprintf(head, sizeof(head),
+             "PUT /containers/up/archive HTTP/1.1\r\nContent-Length: %d\r\n"
+             "Expect: 100-continue\r\n\r\n",
+             BS_BODY);
+    CHECK_INT(cl_sends(c, head), 0);
+    while (memmem(c->buf, c->len, "\r\n\r\n", 4) == NULL && cl_fill(c) > 0)
+        ;
+    CHECK(c->len == 25 && memcmp(c->buf, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+    c->len = 0;
+    CHECK_INT(cl_send(c, body, BS_BODY), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_STR(r->body, expect);
+    CHECK_INT(cl_sends(c, "GET /_ping HTTP/1.1\r\n\r\n"), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_STR(r->body, "OK");
+    cl_close(c);
+
+    /* Answered before its body: the answer, then the connection closes. */
+    CHECK_INT(cl_open(c), 0);
+    snprintf(head, sizeof(head),
+             "PUT /containers/early/archive HTTP/1.1\r\nContent-Length: %d\r\n\r\n", BS_BODY);
+    CHECK_INT(cl_sends(c, head), 0);
+    CHECK_INT(cl_send(c, body, 64 * 1024), 0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_INT(r->status, 404);
+    CHECK(strstr(r->head, "Connection: close\r\n") != NULL);
+    CHECK(cl_eof(c));
+    cl_close(c);
+
+    /* A body the route does not stream keeps the limit. */
+    CHECK_INT(cl_open(c), 0);
+    CHECK_INT(cl_sends(c, "POST /containers/create HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n"),
+              0);
+    CHECK_INT(cl_reply(c, false, r), 0);
+    CHECK_INT(r->status, 413);
+    cl_close(c);
+
+    /* A client that leaves mid-body: the handler hears of it. */
+    CHECK_INT(cl_open(c), 0);
+    CHECK_INT(cl_sends(c, "PUT /containers/up/archive HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"),
+              0);
+    CHECK_INT(cl_send(c, body, 1000), 0);
+    usleep(50000);
+    cl_close(c);
+    free(body);
+    free(c);
+    free(r);
+}
+
+static void test_body_streams(void)
+{
+    char err[256];
+    char url[160];
+    snprintf(url, sizeof(url), "unix://%s", sock_path);
+    CHECK_INT(api_endpoint_parse(url, &endpoint, err, sizeof(err)), 0);
+    struct api_context bctx = ctx;
+    bctx.take = bs_take;
+    bctx.streams_body = bs_streams;
+    struct api_server_config cfg = {.endpoints = &endpoint, .nendpoints = 1, .ctx = &bctx};
+    memset(&bs, 0, sizeof(bs));
+    run_server(&cfg, client_body_streams);
+    CHECK_INT(bs.ends, 2);
+    CHECK_INT(bs.aborts, 1);
+    CHECK(bs.pauses >= 20);
+    /* While paused, at most what one read had brought in reached the handler. */
+    CHECK(bs.max_while_paused <= API_SERVER_READ_BUF);
+}
+
 static void test_query(void)
 {
     char v[32];
@@ -1226,6 +1575,7 @@ int main(void)
     snprintf(sock_path, sizeof(sock_path), "%s/api.sock", dir);
     RUN(test_http_pieces);
     RUN(test_http_limits);
+    RUN(test_http_stream);
     RUN(test_endpoints);
     RUN(test_cluster);
     RUN(test_router);
@@ -1233,6 +1583,7 @@ int main(void)
     RUN(test_server);
     RUN(test_socket_file);
     RUN(test_exchanges);
+    RUN(test_body_streams);
     RUN(test_query);
     unlink(sock_path);
     rmdir(dir);
