@@ -11,6 +11,10 @@
 #                    turn) with 1 and 4 connections
 #   run-latency      `swarm bench run-latency` (create + start, one at a time)
 #   churn c2         `swarm bench churn --concurrency 2` (create, start, wait, remove)
+#   logs c1, logs c4 `swarm bench logs -e constraint:node==h1` with 1 and 4 streams: each worker's
+#                    container (on h1 on both sides) writes 20 MB of lines, then the worker reads
+#                    its log (GET /containers/ID/logs?follow=1, multiplexed frames, byte count
+#                    checked) again and again; MB/s total and per stream, time to first byte
 #   logs             `docker logs C >/dev/null` (the real docker CLI) of a container on h1 that
 #                    printed LOGS_MB MB (busybox: head -c N /dev/zero | tr '\0' x); the wall time
 #                    of the whole CLI command, REPS times per side, median; MB/s = the bytes
@@ -283,6 +287,9 @@ pair api-c1 api --concurrency 1
 pair api-c4 api --concurrency 4
 pair run-latency run-latency
 pair churn-c2 churn --concurrency 2
+# The env var pins the containers to h1 through the manager; directly it is only an env var.
+pair logs-c1 logs --concurrency 1 -e constraint:node==h1
+pair logs-c4 logs --concurrency 4 -e constraint:node==h1
 rss_point after-requests
 
 # --- streams ---
@@ -392,6 +399,8 @@ WORKLOADS = [  # name, label, steps in the order shown (the operation first)
     ("api-c4", "api c4", ["request", "ping", "ps", "inspect"]),
     ("run-latency", "run-latency c1", ["run", "create", "start"]),
     ("churn-c2", "churn c2", ["cycle", "create", "start", "wait", "remove"]),
+    ("logs-c1", "logs c1", ["stream", "ttfb"]),
+    ("logs-c4", "logs c4", ["stream", "ttfb"]),
 ]
 
 def ratio(m, d):
@@ -408,6 +417,10 @@ for name, label, steps in WORKLOADS:
     if (name, "manager") not in runs: continue
     m, d = runs[(name, "manager")]["j"], runs[(name, "direct")]["j"]
     rows.append((label, "%ss/s" % m["operation"], "ops/s", m["ops_per_s"], d["ops_per_s"]))
+    if "logs" in m and "logs" in d:
+        rows.append((label, "MB/s total", "MB/s", m["logs"]["mb_per_s"], d["logs"]["mb_per_s"]))
+        rows.append((label, "MB/s per stream (p50)", "MB/s", m["logs"]["stream_mb_per_s_p50"],
+                     d["logs"]["stream_mb_per_s_p50"]))
     for st in steps:
         lm, ld = m["latency_ms"].get(st), d["latency_ms"].get(st)
         if not lm or not ld: continue
@@ -460,9 +473,9 @@ json.dump(dict(meta=meta, runs=[dict(name=k[0], side=k[1], load1=v["load"],
 
 # --- plot: one panel per workload, p50/p90/p99 per step, manager next to direct (log scale) ---
 gp = []
-gp.append('set terminal pngcairo size 1500,1000 font "sans,10"')
+gp.append('set terminal pngcairo size 1900,1000 font "sans,10"')
 gp.append('set output "proxy.png"')
-gp.append('set multiplot layout 2,3 title "swarm manage vs the engine socket directly: latency '
+gp.append('set multiplot layout 2,4 title "swarm manage vs the engine socket directly: latency '
           'p50/p90/p99 per step (ms, log scale)  -  %s, load %s"' % (meta["date"], meta["load_start"].split()[0]))
 gp.append("set style data histograms")
 gp.append("set style histogram clustered gap 1")
@@ -495,11 +508,13 @@ for name, label, steps in WORKLOADS:
                                                                   titles[i], colors[i])
              for i in range(6)]
     gp.append("plot " + ", \\\n     ".join(plots))
-if stream_med:
+bench_logs = [(name, label) for name, label, _ in WORKLOADS
+              if name.startswith("logs-") and (name, "manager") in runs and (name, "direct") in runs]
+if stream_med or bench_logs:
     gp.append("unset logscale y")
     gp.append("set yrange [0:*]")
     gp.append('set ylabel "MB/s"')
-    gp.append('set title "streams: MB/s (median of %s), higher is better"' % meta["reps"])
+    gp.append('set title "streams, MB/s (higher is better; CLI: median of %s)"' % meta["reps"])
     gp.append("$streams << EOD")
     # columns: stream, manager MB/s, direct MB/s
     for kind, label in (("logs", "docker-logs"), ("exec", "exec-i-cat")):
@@ -507,9 +522,14 @@ if stream_med:
             bm, sm = stream_med[(kind, "manager")]
             bd, sd = stream_med[(kind, "direct")]
             gp.append("%s %g %g" % (label, bm / sm / 1e6, bd / sd / 1e6))
+    for name, label in bench_logs:
+        gp.append("bench-%s %g %g" % (label.replace(" ", "-"),
+                                      runs[(name, "manager")]["j"]["logs"]["mb_per_s"],
+                                      runs[(name, "direct")]["j"]["logs"]["mb_per_s"]))
     gp.append("EOD")
     gp.append("set xrange [-0.6:%g]" % (sum(1 for k in ("logs", "exec")
-                                           if (k, "manager") in stream_med) - 0.4))
+                                           if (k, "manager") in stream_med)
+                                       + len(bench_logs) - 0.4))
     gp.append('plot $streams using 2:xtic(1) title "manager" lc rgb "%s", '
               '$streams using 3 title "direct" lc rgb "%s"' % (colors[0], colors[1]))
 gp.append("unset multiplot")
@@ -555,7 +575,11 @@ md.append("")
 md.append("Ratios above 1 on latency and seconds, below 1 on ops/s and MB/s, are where the manager "
           "is slower. Streams: the wall time of the whole docker CLI command (its start and "
           "version negotiation included), MB = 10^6 bytes of payload (logs: what `docker logs` "
-          "prints; exec: the bytes sent in, the same number comes back out).")
+          "prints; exec: the bytes sent in, the same number comes back out). logs c1/c4: `swarm "
+          "bench logs -e constraint:node==h1` (1 and 4 streams, each of its own container's 20 MB "
+          "log, read again and again for the run's duration, every byte count checked; MB/s total "
+          "counts every payload byte read, per stream = 20 MB / the median stream time; ttfb = "
+          "request to first payload byte).")
 md.append("")
 md.append("CPU spent by the manager and by the 3 agents during each run (utime + stime; "
           "µs per operation = CPU / operations), and where the manager placed the containers it "

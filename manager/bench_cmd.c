@@ -13,6 +13,11 @@
  *   churn        create, start, wait, remove one short-lived container (`true`)
  *   run-latency  create + start, as `docker run -d` does (the container is then removed, untimed);
  *                one at a time unless --concurrency says otherwise
+ *   logs         one read of a log stream (GET /containers/ID/logs?follow=1, multiplexed frames
+ *                decoded by bench_mux) of one of K containers (K = --concurrency, one per worker)
+ *                that wrote --log-mb MB of lines before the clock started; the payload count
+ *                must equal what the container wrote. Throughput counts every payload byte read,
+ *                also of the streams cut short by the deadline or a signal.
  *
  * Stopping: SIGINT/SIGTERM raise a flag that workers check between operations and that aborts
  * the request in flight (not counted); a second signal kills the process as usual (the handler
@@ -35,6 +40,11 @@
 
 #define DEFAULT_IMAGE "busybox:local"
 #define DEFAULT_DURATION_S 10.0
+#define DEFAULT_LOG_MB 20
+#define MAX_LOG_MB 1000
+/* Each line the logs workload's containers write: LOG_LINE_LEN bytes, the newline included, so
+ * --log-mb M is M * 1000 lines and exactly M * 10^6 bytes. */
+#define LOG_LINE_LEN 1000
 #define MAX_CONCURRENCY 256
 #define REQUEST_TIMEOUT_MS 60000L
 /* Per-worker bound on kept samples (24 bytes each): ~24 MB per worker at most. */
@@ -50,6 +60,11 @@ static const struct flag_spec bench_flags[] = {
      "stop after this long: 10, 2.5s, 500ms, 1m (default 10s)"},
     {"count", 'n', FLAG_VALUE, "N", "stop after N operations instead of a duration"},
     {"image", 0, FLAG_VALUE, "IMAGE", "image of the containers made (default " DEFAULT_IMAGE ")"},
+    {"env", 'e', FLAG_LIST, "KEY=VALUE",
+     "environment of the containers made; through the manager\n"
+     "-e constraint:node==NAME places them on one engine"},
+    {"log-mb", 0, FLAG_VALUE, "MB",
+     "logs: MB (10^6 bytes) each container writes (default 20, at most 1000)"},
     {"json", 0, FLAG_VALUE, "FILE", "also write the summary as JSON to FILE"},
     {"plot", 0, FLAG_VALUE, "FILE.png", "also draw latency over time and ops/s (needs gnuplot)"},
     {"cleanup", 0, FLAG_BOOL, NULL,
@@ -58,7 +73,7 @@ static const struct flag_spec bench_flags[] = {
 
 const struct swarm_command manager_bench_command = {
     .name = "bench",
-    .summary = "measure a Docker endpoint: churn, api, run-latency",
+    .summary = "measure a Docker endpoint: churn, api, run-latency, logs",
     .usage = "swarm bench [-H URL] WORKLOAD [--concurrency N] [--duration S | --count N] [flags]",
     .description =
         "Workloads:\n"
@@ -66,9 +81,14 @@ const struct swarm_command manager_bench_command = {
         "               /containers/ID/json of a container made for the run\n"
         "  churn        create, start, wait and remove a container running `true`\n"
         "  run-latency  create + start one container at a time, as `docker run -d`\n"
+        "  logs         stream throughput: each worker's container writes --log-mb MB of\n"
+        "               lines, then the worker reads its log (GET /containers/ID/logs\n"
+        "               ?follow=1) again and again, checking the byte count; reports MB/s\n"
+        "               in total and per stream, time to first byte and stream time\n"
         "\n"
         "Prints operations per second, latency p50/p90/p99/max per step, and errors by kind\n"
-        "(HTTP status or transport error); a progress line on stderr when it is a terminal.\n"
+        "(HTTP status, transport error; logs: a byte count mismatch, a bad or truncated\n"
+        "frame, output on stderr); a progress line on stderr when it is a terminal.\n"
         "Every container it makes is labelled " BENCH_LABEL "=1 and " BENCH_LABEL_RUN "=ID and\n"
         "removed at the end, also on Ctrl-C (the partial summary is printed; exit 130).\n"
         "Exit 1 if the endpoint cannot be reached or no operation succeeded.",
@@ -90,14 +110,17 @@ struct workload_def {
 static const char *const api_steps[] = {"ping", "ps", "inspect"};
 static const char *const churn_steps[] = {"create", "start", "wait", "remove", "cycle"};
 static const char *const run_steps[] = {"create", "start", "run"};
+static const char *const logs_steps[] = {"ttfb", "stream"};
 enum { API_PING, API_PS, API_INSPECT };
 enum { CHURN_CREATE, CHURN_START, CHURN_WAIT, CHURN_REMOVE, CHURN_CYCLE };
 enum { RUN_CREATE, RUN_START, RUN_RUN };
+enum { LOGS_TTFB, LOGS_STREAM };
 
 static const struct workload_def workloads[BENCH_NWORKLOADS] = {
     [BENCH_API] = {api_steps, 3, -1, "request"},
     [BENCH_CHURN] = {churn_steps, 5, CHURN_CYCLE, "cycle"},
     [BENCH_RUN_LATENCY] = {run_steps, 3, RUN_RUN, "run"},
+    [BENCH_LOGS] = {logs_steps, 2, LOGS_STREAM, "stream"},
 };
 
 /* Raised by SIGINT/SIGTERM (interrupted too) or by the main thread at the deadline. */
@@ -118,6 +141,12 @@ struct run {
     char run_id[17];
     char *create_body; /* JSON for POST /containers/create, shared read-only */
     char api_id[65];   /* the api workload's inspect target */
+    const char **env;  /* --env values (argv's), nenv of them */
+    int nenv;
+    long log_mb;             /* logs: MB each container writes */
+    char (*log_ids)[65];     /* logs: worker i's container; concurrency entries */
+    double log_setup_s;      /* logs: making the containers and waiting for their output */
+    atomic_ullong log_bytes; /* logs: payload bytes read, every stream's, cut ones too */
     long concurrency;
     double duration; /* 0 with --count */
     long count;      /* 0 with --duration */
@@ -130,6 +159,7 @@ struct run {
 struct worker {
     pthread_t thread;
     struct run *r;
+    long idx;
     struct bench_samples samples;
     struct bench_errors errors;
     int started;
@@ -140,6 +170,12 @@ static double since(const struct timespec *t0)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A request's bound: a log stream gets a second more per MB (it still fails at 1 MB/s). */
+static long request_timeout_ms(const struct run *r)
+{
+    return REQUEST_TIMEOUT_MS + (r->w == BENCH_LOGS ? r->log_mb * 1000L : 0);
 }
 
 /* One operation of the api workload; i picks the request. */
@@ -204,12 +240,38 @@ static int op_container(struct worker *w, struct bench_client *c, int full, char
     return rc;
 }
 
+/* One read of this worker's container's log: its whole output, counted and checked. */
+static int op_logs(struct worker *w, struct bench_client *c, char *kind, size_t kl)
+{
+    struct bench_logs lg;
+    double t = since(&w->r->t0);
+    int rc = bench_container_logs(c, w->r->log_ids[w->idx], &lg, kind, kl);
+    uint64_t payload = 0;
+    for (int i = 0; i < BENCH_MUX_STREAMS; i++)
+        payload += lg.mux.bytes[i];
+    atomic_fetch_add(&w->r->log_bytes, (unsigned long long)payload);
+    if (rc != BENCH_OK)
+        return rc;
+    uint64_t want = (uint64_t)w->r->log_mb * 1000000u;
+    if (lg.mux.bytes[BENCH_MUX_STDERR] != 0 || lg.mux.bytes[BENCH_MUX_SYSERR] != 0) {
+        snprintf(kind, kl, "logs: output on stderr");
+        return BENCH_FAIL;
+    }
+    if (lg.mux.bytes[BENCH_MUX_STDOUT] != want || payload != want) {
+        snprintf(kind, kl, "logs: byte count mismatch");
+        return BENCH_FAIL;
+    }
+    bench_samples_add(&w->samples, t, lg.ttfb_ms, LOGS_TTFB);
+    bench_samples_add(&w->samples, t, lg.ms, LOGS_STREAM);
+    return BENCH_OK;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct run *r = w->r;
     struct bench_client c;
-    if (bench_client_init(&c, &r->ep, &stop_flag, REQUEST_TIMEOUT_MS) < 0) {
+    if (bench_client_init(&c, &r->ep, &stop_flag, request_timeout_ms(r)) < 0) {
         bench_errors_add(&w->errors, "client: curl_easy_init failed", 1);
         atomic_fetch_add(&r->failed_ops, 1);
         atomic_fetch_add(&r->workers_done, 1);
@@ -222,6 +284,8 @@ static void *worker_main(void *arg)
         int rc;
         if (r->w == BENCH_API)
             rc = op_api(w, &c, i, kind, sizeof(kind));
+        else if (r->w == BENCH_LOGS)
+            rc = op_logs(w, &c, kind, sizeof(kind));
         else
             rc = op_container(w, &c, r->w == BENCH_CHURN, kind, sizeof(kind));
         if (rc == BENCH_ABORTED)
@@ -247,6 +311,35 @@ struct result {
     struct bench_errors errors;
 };
 
+/* The logs workload's throughput: MB = 10^6 bytes of payload. */
+struct logs_figures {
+    double mb_total;    /* payload read, every stream's */
+    double mbps;        /* mb_total / the run's duration */
+    double stream_p50;  /* one stream's MB/s at the median stream time */
+    double stream_mean; /* the mean of each stream's MB/s */
+};
+
+static void logs_figures_of(const struct run *r, const struct result *res, struct logs_figures *lf)
+{
+    memset(lf, 0, sizeof(*lf));
+    lf->mb_total = (double)atomic_load(&r->log_bytes) / 1e6;
+    lf->mbps = res->elapsed > 0 ? lf->mb_total / res->elapsed : 0;
+    struct bench_latency l;
+    bench_latency_of(&res->samples, LOGS_STREAM, &l);
+    if (l.p50 > 0)
+        lf->stream_p50 = (double)r->log_mb / (l.p50 / 1e3);
+    size_t n = 0;
+    for (size_t i = 0; i < res->samples.n; i++) {
+        const struct bench_sample *sm = &res->samples.v[i];
+        if (sm->kind == LOGS_STREAM && sm->ms > 0) {
+            lf->stream_mean += (double)r->log_mb / (sm->ms / 1e3);
+            n++;
+        }
+    }
+    if (n > 0)
+        lf->stream_mean /= (double)n;
+}
+
 static void print_row(FILE *out, const char *name, const struct bench_latency *l)
 {
     fprintf(out, "  %-9s %8zu %9.2f %9.2f %9.2f %9.2f %9.2f\n", name, l->count, l->mean, l->p50,
@@ -265,6 +358,17 @@ static void print_summary(FILE *out, const struct run *r, const struct result *r
     fprintf(out, "  duration     %.2f s\n", res->elapsed);
     fprintf(out, "  operations   %ld %s, %.1f/s\n", res->ok, d->op_name,
             res->elapsed > 0 ? (double)res->ok / res->elapsed : 0.0);
+    if (r->w == BENCH_LOGS) {
+        struct logs_figures lf;
+        logs_figures_of(r, res, &lf);
+        fprintf(out,
+                "  log          %ld MB per container (%ld lines of %d bytes), ready in %.2f s\n",
+                r->log_mb, r->log_mb * (1000000 / LOG_LINE_LEN), LOG_LINE_LEN, r->log_setup_s);
+        fprintf(out,
+                "  throughput   %.1f MB/s total (%.1f MB read); per stream %.1f MB/s p50, %.1f "
+                "mean\n",
+                lf.mbps, lf.mb_total, lf.stream_p50, lf.stream_mean);
+    }
     fprintf(out, "  errors       %ld\n", res->failed);
     for (int i = 0; i < res->errors.n; i++)
         fprintf(out, "    %-40s %llu\n", res->errors.e[i].kind,
@@ -316,6 +420,17 @@ static int write_json(const char *file, const struct run *r, const struct result
         res->elapsed > 0 ? (double)res->ok / res->elapsed : 0.0, "errors", "total",
         (json_int_t)res->failed, "by_kind", errs, "latency_ms", lat, "samples_dropped",
         (json_int_t)res->samples.dropped);
+    if (root != NULL && r->w == BENCH_LOGS) {
+        struct logs_figures lf;
+        logs_figures_of(r, res, &lf);
+        json_object_set_new(root, "logs",
+                            json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "bytes_per_stream",
+                                      (json_int_t)r->log_mb * 1000000, "line_bytes",
+                                      (json_int_t)LOG_LINE_LEN, "setup_s", r->log_setup_s,
+                                      "mb_read", lf.mb_total, "mb_per_s", lf.mbps,
+                                      "stream_mb_per_s_p50", lf.stream_p50, "stream_mb_per_s_mean",
+                                      lf.stream_mean));
+    }
     if (root == NULL) {
         fprintf(stderr, "swarm bench: --json %s: cannot build the JSON\n", file);
         return -1;
@@ -440,11 +555,30 @@ static void make_run_id(char *out, size_t len)
     snprintf(out, len, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
-static char *create_body(const char *image, const char *run_id)
+/* The logs workload's container command: --log-mb * 1000 lines of LOG_LINE_LEN bytes on stdout,
+ * with `yes` (or busybox's, in an image that has no `yes` link) and `head`. */
+static json_t *logs_cmd(long log_mb)
 {
-    json_t *j = json_pack("{s:s,s:[s],s:{s:s,s:s},s:{s:s}}", "Image", image, "Cmd", "true",
-                          "Labels", BENCH_LABEL, "1", BENCH_LABEL_RUN, run_id, "HostConfig",
-                          "NetworkMode", "default");
+    char line[LOG_LINE_LEN];
+    for (int i = 0; i < LOG_LINE_LEN - 1; i++)
+        line[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[i % 36];
+    line[LOG_LINE_LEN - 1] = '\0';
+    char script[LOG_LINE_LEN + 160];
+    snprintf(script, sizeof(script),
+             "y=yes; command -v yes >/dev/null 2>&1 || y='busybox yes'; $y %s | head -n %ld", line,
+             log_mb * (1000000 / LOG_LINE_LEN));
+    return json_pack("[s,s,s]", "sh", "-c", script);
+}
+
+static char *create_body(const struct run *r)
+{
+    json_t *env = json_array();
+    for (int i = 0; env != NULL && i < r->nenv; i++)
+        json_array_append_new(env, json_string(r->env[i]));
+    json_t *cmd = r->w == BENCH_LOGS ? logs_cmd(r->log_mb) : json_pack("[s]", "true");
+    json_t *j = json_pack("{s:s,s:o,s:o,s:b,s:{s:s,s:s},s:{s:s}}", "Image", r->image, "Cmd", cmd,
+                          "Env", env, "Tty", 0, "Labels", BENCH_LABEL, "1", BENCH_LABEL_RUN,
+                          r->run_id, "HostConfig", "NetworkMode", "default");
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -467,10 +601,11 @@ static int parse_flags(const struct flagset *f, struct run *r, int *cleanup)
         return 0;
     }
     if (f->npositional == 0)
-        return usage("no workload given: expected api, churn or run-latency");
+        return usage("no workload given: expected api, churn, run-latency or logs");
     int w = bench_workload_parse(f->positional[0]);
     if (w < 0) {
-        snprintf(err, sizeof(err), "unknown workload \"%.64s\": expected api, churn or run-latency",
+        snprintf(err, sizeof(err),
+                 "unknown workload \"%.64s\": expected api, churn, run-latency or logs",
                  f->positional[0]);
         return usage(err);
     }
@@ -498,6 +633,25 @@ static int parse_flags(const struct flagset *f, struct run *r, int *cleanup)
         return usage(err);
     }
     r->image = (v = flags_get(f, "image"))->count ? v->value : DEFAULT_IMAGE;
+    v = flags_get(f, "env");
+    for (int i = 0; i < v->count; i++) {
+        const char *eq = strchr(v->list[i], '=');
+        if (eq == NULL || eq == v->list[i]) {
+            snprintf(err, sizeof(err), "--env \"%.64s\": expected KEY=VALUE", v->list[i]);
+            return usage(err);
+        }
+    }
+    r->env = v->list;
+    r->nenv = v->count;
+    r->log_mb = DEFAULT_LOG_MB;
+    if ((v = flags_get(f, "log-mb"))->count) {
+        if (r->w != BENCH_LOGS)
+            return usage("--log-mb applies to the logs workload only");
+        if (bench_parse_long(v->value, 1, MAX_LOG_MB, &r->log_mb) < 0) {
+            snprintf(err, sizeof(err), "--log-mb \"%.64s\": expected 1..%d", v->value, MAX_LOG_MB);
+            return usage(err);
+        }
+    }
     return 0;
 }
 
@@ -546,11 +700,54 @@ static int run_cleanup(const struct bench_endpoint *ep)
     return SWARM_EXIT_OK;
 }
 
+/*
+ * The logs workload's containers, before the clock starts: one per worker, all created and
+ * started, then each waited for (it must exit 0 once it has written its lines). Returns 0, or -1
+ * after a one-line message (interrupted: no message, the caller says so).
+ */
+static int logs_setup(struct run *r)
+{
+    r->log_ids = calloc((size_t)r->concurrency, sizeof(*r->log_ids));
+    if (r->log_ids == NULL) {
+        fprintf(stderr, "swarm bench: out of memory\n");
+        return -1;
+    }
+    struct bench_client c;
+    if (bench_client_init(&c, &r->ep, &stop_flag, request_timeout_ms(r)) < 0) {
+        fprintf(stderr, "swarm bench: curl_easy_init failed\n");
+        return -1;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char kind[BENCH_ERROR_KIND_LEN];
+    const char *what = "";
+    int rc = BENCH_OK;
+    for (long i = 0; rc == BENCH_OK && i < r->concurrency; i++) {
+        what = "create";
+        rc = bench_container_create(&c, r->create_body, r->log_ids[i], kind, sizeof(kind));
+        if (rc == BENCH_OK) {
+            what = "start";
+            rc = bench_container_start(&c, r->log_ids[i], kind, sizeof(kind));
+        }
+    }
+    for (long i = 0; rc == BENCH_OK && i < r->concurrency; i++) {
+        what = "wait for";
+        rc = bench_container_wait(&c, r->log_ids[i], kind, sizeof(kind));
+    }
+    r->log_setup_s = since(&t0);
+    bench_client_close(&c);
+    if (rc == BENCH_FAIL)
+        fprintf(stderr, "swarm bench: cannot %s a container writing the log: %s\n", what, kind);
+    return rc == BENCH_OK ? 0 : -1;
+}
+
 static void progress(const struct run *r, double t)
 {
     long ok = atomic_load(&r->ok_ops), failed = atomic_load(&r->failed_ops);
     fprintf(stderr, "\r\033[K%s  %5.1f s  %ld %s  %.1f/s  %ld errors", bench_workload_name(r->w), t,
             ok, workloads[r->w].op_name, t > 0 ? (double)ok / t : 0.0, failed);
+    if (r->w == BENCH_LOGS && t > 0)
+        fprintf(stderr, "  %.1f MB/s", (double)atomic_load(&r->log_bytes) / 1e6 / t);
     fflush(stderr);
 }
 
@@ -564,6 +761,7 @@ static int run_workers(struct run *r, struct result *res)
     int started = 0;
     for (long i = 0; i < r->concurrency; i++) {
         ws[i].r = r;
+        ws[i].idx = i;
         bench_samples_init(&ws[i].samples, SAMPLES_PER_WORKER);
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
             fprintf(stderr, "swarm bench: cannot start worker thread %ld\n", i + 1);
@@ -632,7 +830,7 @@ int bench_cmd_run(const struct flagset *f)
     struct result res;
     memset(&res, 0, sizeof(res));
     make_run_id(r.run_id, sizeof(r.run_id));
-    r.create_body = create_body(r.image, r.run_id);
+    r.create_body = create_body(&r);
     if (r.create_body == NULL || preflight(&c, &r) < 0)
         goto out;
 
@@ -649,6 +847,13 @@ int bench_cmd_run(const struct flagset *f)
         bench_container_create(&c, r.create_body, r.api_id, kind, sizeof(kind)) != BENCH_OK) {
         fprintf(stderr, "swarm bench: cannot create the container the api workload inspects: %s\n",
                 kind);
+        goto cleanup;
+    }
+    if (r.w == BENCH_LOGS && logs_setup(&r) < 0) {
+        if (interrupted) {
+            fprintf(stderr, "swarm bench: interrupted while the containers wrote their logs\n");
+            rc = BENCH_EXIT_INTERRUPTED;
+        }
         goto cleanup;
     }
     if (run_workers(&r, &res) < 0)
@@ -675,6 +880,7 @@ cleanup:;
 out:
     bench_samples_close(&res.samples);
     free(r.create_body);
+    free(r.log_ids);
     bench_client_close(&c);
     curl_global_cleanup();
     return rc;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define API_PREFIX "/v1.41"
 
@@ -12,6 +13,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct bench_client *c = userdata;
     size_t n = size * nmemb;
+    if (c->sink != NULL) {
+        c->sink(c->sink_arg, ptr, n);
+        return n;
+    }
     if (c->len + n > BENCH_BODY_MAX)
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
     if (c->len + n + 1 > c->cap) {
@@ -184,6 +189,52 @@ int bench_container_remove(struct bench_client *c, const char *id, char *kind, s
     char path[128];
     snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
     return bench_call(c, "DELETE", path, NULL, 204, 404, kind, kindlen);
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+struct logs_sink {
+    struct bench_logs *out;
+    double t0;
+};
+
+static void logs_sink(void *arg, const char *p, size_t n)
+{
+    struct logs_sink *s = arg;
+    struct bench_mux *m = &s->out->mux;
+    uint64_t before = m->bytes[0] + m->bytes[1] + m->bytes[2] + m->bytes[3];
+    bench_mux_feed(m, p, n); /* an error is sticky; the rest of the answer is read, not decoded */
+    if (before == 0 && m->bytes[0] + m->bytes[1] + m->bytes[2] + m->bytes[3] > 0)
+        s->out->ttfb_ms = now_ms() - s->t0;
+}
+
+int bench_container_logs(struct bench_client *c, const char *id, struct bench_logs *out, char *kind,
+                         size_t kindlen)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&follow=1", id);
+    bench_mux_init(&out->mux);
+    out->ttfb_ms = -1;
+    out->ms = 0;
+    struct logs_sink s = {.out = out, .t0 = now_ms()};
+    c->sink = logs_sink;
+    c->sink_arg = &s;
+    int rc = bench_call(c, "GET", path, NULL, 200, 200, kind, kindlen);
+    c->sink = NULL;
+    c->sink_arg = NULL;
+    out->ms = now_ms() - s.t0;
+    if (rc != BENCH_OK)
+        return rc;
+    if (bench_mux_finish(&out->mux) < 0) {
+        snprintf(kind, kindlen, "logs: %s", bench_mux_strerror(out->mux.error));
+        return BENCH_FAIL;
+    }
+    return BENCH_OK;
 }
 
 /* The container's labels hold key=value (the engine's filter is trusted, but not blindly). */

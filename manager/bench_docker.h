@@ -13,6 +13,7 @@
 #ifndef SWARM_MANAGER_BENCH_DOCKER_H
 #define SWARM_MANAGER_BENCH_DOCKER_H
 
+#include "manager/bench_mux.h"
 #include "manager/bench_opts.h"
 
 #include <curl/curl.h>
@@ -36,6 +37,10 @@ struct bench_client {
     char *body; /* last answer's body, NUL-terminated */
     size_t len, cap;
     long status; /* last answer's HTTP status */
+    /* When set, answer bodies go to sink instead of into body (streams too long to keep);
+     * bench_container_logs sets and clears it around its request. */
+    void (*sink)(void *arg, const char *p, size_t n);
+    void *sink_arg;
 };
 
 int bench_client_init(struct bench_client *c, const struct bench_endpoint *ep,
@@ -62,6 +67,23 @@ int bench_container_start(struct bench_client *c, const char *id, char *kind, si
 int bench_container_wait(struct bench_client *c, const char *id, char *kind, size_t kindlen);
 /* DELETE ?force=1&v=1; a container already gone (404) counts as removed. */
 int bench_container_remove(struct bench_client *c, const char *id, char *kind, size_t kindlen);
+
+/* One read of a container's log stream: GET /containers/ID/logs?stdout=1&stderr=1&follow=1 on a
+ * container without a TTY, decoded frame by frame (bench_mux) and counted, never kept. */
+struct bench_logs {
+    struct bench_mux mux; /* payload bytes per stream, frames, the decoder's error */
+    double ttfb_ms;       /* request sent to the first payload byte; -1 if none came */
+    double ms;            /* request sent to the end of the stream */
+};
+
+/*
+ * Reads the log stream to its end (the container has exited, so follow ends there). BENCH_FAIL
+ * with "HTTP N", a transport error, or "logs: " and the decoder's error (a bad or truncated
+ * frame); out->mux holds the counts also then, and after BENCH_ABORTED (bytes read so far).
+ * Checking the counts against what the container wrote is the caller's.
+ */
+int bench_container_logs(struct bench_client *c, const char *id, struct bench_logs *out, char *kind,
+                         size_t kindlen);
 
 /*
  * Removes every container (running or not) carrying label key=value, and only those: the

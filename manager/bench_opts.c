@@ -54,6 +54,7 @@ static const char *const workload_names[BENCH_NWORKLOADS] = {
     [BENCH_API] = "api",
     [BENCH_CHURN] = "churn",
     [BENCH_RUN_LATENCY] = "run-latency",
+    [BENCH_LOGS] = "logs",
 };
 
 int bench_workload_parse(const char *name)

@@ -16,8 +16,9 @@ packages=(
     python3-docker docker-compose
     # the peer the benchmarks compare gossip with
     serf
-    # bench plots
-    gnuplot-nox
+    # bench/run (also its smoke test in ./test): plots, the reports' scripts, scale.sh's byte
+    # counters on loopback
+    gnuplot-nox python3 nftables
 )
 
 mode=${SWARM_APT:-auto}

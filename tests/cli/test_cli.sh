@@ -180,8 +180,13 @@ expect 0 'run/create placed by' "" -- help manage
 
 # bench checks its inputs before touching any endpoint (exit 2), then says when it cannot reach
 # one (exit 1); each time one line on stderr, nothing on stdout.
-expect 2 "" '^swarm bench: no workload given: expected api, churn or run-latency' -- bench
-expect 2 "" '^swarm bench: unknown workload "frobnicate": expected api, churn or run-latency' -- bench frobnicate
+expect 2 "" '^swarm bench: no workload given: expected api, churn, run-latency or logs' -- bench
+expect 2 "" '^swarm bench: unknown workload "frobnicate": expected api, churn, run-latency or logs' -- bench frobnicate
+expect 2 "" '^swarm bench: --log-mb applies to the logs workload only' -- bench churn --log-mb 5
+expect 2 "" '^swarm bench: --log-mb "0": expected 1..1000' -- bench logs --log-mb 0
+expect 2 "" '^swarm bench: --log-mb "1001": expected 1..1000' -- bench logs --log-mb 1001
+expect 2 "" '^swarm bench: --env "NOEQUALS": expected KEY=VALUE' -- bench logs -e NOEQUALS
+expect 2 "" '^swarm bench: --env "=x": expected KEY=VALUE' -- bench api --env =x
 expect 2 "" '^swarm bench: --concurrency "0": expected 1..256' -- bench api --concurrency 0
 expect 2 "" '^swarm bench: --concurrency "4x": expected 1..256' -- bench churn -c 4x
 expect 2 "" '^swarm bench: --count "-1": expected 1..1000000000' -- bench churn --count=-1
@@ -208,6 +213,8 @@ fi
 expect 1 "" '^swarm bench: cleanup: listing containers labelled com.swarm.bench=1 at unix:///nonexistent.sock: transport: ' -- bench -H unix:///nonexistent.sock --cleanup
 expect 0 'com.swarm.bench=1' "" -- help bench
 expect 0 'run-latency' "" -- help bench
+expect 0 'logs .*stream throughput' "" -- help bench
+expect 0 '--log-mb MB' "" -- help bench
 
 # members asks a daemon over its control socket; with none running it says so.
 expect 1 "" "^swarm members: no swarm daemon is running with state dir $tmp" -- members --state-dir "$tmp"

@@ -6,6 +6,8 @@
 #   1. api --duration 2: a summary with operations, errors 0, p50..max per request; valid JSON
 #   2. churn --count 20 --concurrency 4: exactly 20 cycles, no errors, JSON agrees
 #   3. run-latency --count 5: 5 runs, one at a time
+#   3b. logs --count 6 --concurrency 2 --log-mb 5: 6 streams of exactly 5 MB read back (the frame
+#      decoder's count equals what the containers wrote), no errors, MB/s in summary and JSON
 #   4. after each run no container labelled com.swarm.bench is left; a bystander is untouched
 #   5. SIGINT mid-run: exit 130, a partial summary marked interrupted, nothing labelled left
 #   6. SIGKILL mid-run leaves labelled containers; `swarm bench --cleanup` removes them (only them)
@@ -89,6 +91,26 @@ grep -qE '^  operations   5 run, ' "$LAB_DIR/bench-run.out" || fail "not 5 runs"
 grep -qE '^  concurrency  1$' "$LAB_DIR/bench-run.out" || fail "run-latency not one at a time"
 grep -qE '^  run +5 ' "$LAB_DIR/bench-run.out" || fail "no run latency row"
 expect_clean "run-latency"
+
+step "logs --count 6 --concurrency 2 --log-mb 5"
+bench logs --count 6 --concurrency 2 --log-mb 5 --json "$LAB_DIR/logs.json" >"$LAB_DIR/bench-logs.out" ||
+    fail "logs exited $?"
+cat "$LAB_DIR/bench-logs.out"
+grep -qE '^  operations   6 stream, ' "$LAB_DIR/bench-logs.out" || fail "not 6 streams"
+grep -qE '^  errors       0$' "$LAB_DIR/bench-logs.out" || fail "logs had errors"
+grep -qE '^  log          5 MB per container \(5000 lines of 1000 bytes\), ready in [0-9.]+ s$' \
+    "$LAB_DIR/bench-logs.out" || fail "no log line"
+grep -qE '^  throughput   [0-9.]+ MB/s total \(30\.0 MB read\); per stream [0-9.]+ MB/s p50, ' \
+    "$LAB_DIR/bench-logs.out" || fail "no throughput line (or not 30 MB read)"
+for s in ttfb stream; do
+    grep -qE "^  $s +6 " "$LAB_DIR/bench-logs.out" || fail "logs: not 6 samples of $s"
+done
+[[ $(json "$LAB_DIR/logs.json" 'j["operations"], j["errors"]["total"], j["logs"]["bytes_per_stream"], round(j["logs"]["mb_read"], 3)') == "(6, 0, 5000000, 30.0)" ]] ||
+    fail "logs JSON: $(cat "$LAB_DIR/logs.json")"
+[[ $(json "$LAB_DIR/logs.json" 'j["logs"]["mb_per_s"] > 0 and 0 < j["latency_ms"]["ttfb"]["p50"] <= j["latency_ms"]["stream"]["p50"]') == True ]] ||
+    fail "logs JSON figures: $(cat "$LAB_DIR/logs.json")"
+ok "logs: 6 streams of 5 MB, counts checked"
+expect_clean "logs"
 
 step "SIGINT mid-run"
 # The binary itself in the background (a shell function would put a subshell between).

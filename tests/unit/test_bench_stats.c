@@ -1,5 +1,7 @@
 /* Unit tests for `swarm bench`'s pure parts: manager/bench_stats (percentiles, latency figures,
- * errors by kind, bounds) and manager/bench_opts (endpoint, workload, numbers). */
+ * errors by kind, bounds), manager/bench_opts (endpoint, workload, numbers) and manager/bench_mux
+ * (the multiplexed log stream's frame decoder). */
+#include "manager/bench_mux.h"
 #include "manager/bench_opts.h"
 #include "manager/bench_stats.h"
 #include "tests/unit/check.h"
@@ -148,6 +150,8 @@ static void test_workload_and_numbers(void)
     CHECK_INT(bench_workload_parse("api"), BENCH_API);
     CHECK_INT(bench_workload_parse("churn"), BENCH_CHURN);
     CHECK_INT(bench_workload_parse("run-latency"), BENCH_RUN_LATENCY);
+    CHECK_INT(bench_workload_parse("logs"), BENCH_LOGS);
+    CHECK_STR(bench_workload_name(BENCH_LOGS), "logs");
     CHECK_INT(bench_workload_parse("Churn"), -1);
     CHECK_INT(bench_workload_parse(""), -1);
     CHECK_STR(bench_workload_name(BENCH_RUN_LATENCY), "run-latency");
@@ -175,6 +179,115 @@ static void test_workload_and_numbers(void)
     }
 }
 
+/* Appends one frame (header + len payload bytes of `fill`) to buf at *n. */
+static void put_frame(unsigned char *buf, size_t *n, int stream, uint32_t len, unsigned char fill)
+{
+    unsigned char h[8] = {(unsigned char)stream,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(len >> 24),
+                          (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len};
+    memcpy(buf + *n, h, 8);
+    memset(buf + *n + 8, fill, len);
+    *n += 8 + len;
+}
+
+static void test_mux_frames(void)
+{
+    static unsigned char buf[4096];
+    size_t n = 0;
+    put_frame(buf, &n, BENCH_MUX_STDOUT, 1000, 'a');
+    put_frame(buf, &n, BENCH_MUX_STDERR, 17, 'b');
+    put_frame(buf, &n, BENCH_MUX_STDOUT, 0, 0); /* an empty frame is valid */
+    put_frame(buf, &n, BENCH_MUX_STDOUT, 300, 'c');
+    put_frame(buf, &n, BENCH_MUX_SYSERR, 5, 'd');
+    put_frame(buf, &n, BENCH_MUX_STDIN, 2, 'e');
+
+    /* Whole, then split at every possible point, then one byte at a time: the same counts. */
+    for (size_t split = 0; split <= n; split++) {
+        struct bench_mux m;
+        bench_mux_init(&m);
+        CHECK_INT(bench_mux_feed(&m, buf, split), 0);
+        CHECK_INT(bench_mux_feed(&m, buf + split, n - split), 0);
+        CHECK_INT(bench_mux_finish(&m), 0);
+        CHECK_INT(m.bytes[BENCH_MUX_STDOUT], 1300);
+        CHECK_INT(m.bytes[BENCH_MUX_STDERR], 17);
+        CHECK_INT(m.bytes[BENCH_MUX_SYSERR], 5);
+        CHECK_INT(m.bytes[BENCH_MUX_STDIN], 2);
+        CHECK_INT(m.frames, 6);
+    }
+    struct bench_mux m;
+    bench_mux_init(&m);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(bench_mux_feed(&m, buf + i, 1), 0);
+    CHECK_INT(bench_mux_finish(&m), 0);
+    CHECK_INT(m.bytes[BENCH_MUX_STDOUT], 1300);
+    CHECK_INT(m.frames, 6);
+
+    /* Nothing at all is a valid, empty stream. */
+    bench_mux_init(&m);
+    CHECK_INT(bench_mux_feed(&m, NULL, 0), 0);
+    CHECK_INT(bench_mux_finish(&m), 0);
+    CHECK_INT(m.frames, 0);
+
+    /* A length with every byte of the header's size field set: 0x01020304 bytes are due. */
+    unsigned char big[8] = {1, 0, 0, 0, 1, 2, 3, 4};
+    bench_mux_init(&m);
+    CHECK_INT(bench_mux_feed(&m, big, 8), 0);
+    CHECK_INT(m.left, 0x01020304);
+    CHECK_INT(bench_mux_feed(&m, buf, 4000), 0);
+    CHECK_INT(m.bytes[BENCH_MUX_STDOUT], 4000);
+    CHECK_INT(m.left, 0x01020304 - 4000);
+    CHECK_INT(bench_mux_finish(&m), -1);
+    CHECK_INT(m.error, BENCH_MUX_TRUNCATED);
+}
+
+static void test_mux_errors(void)
+{
+    struct bench_mux m;
+    /* Cut inside a header, and inside a payload. */
+    unsigned char f[20];
+    size_t n = 0;
+    put_frame(f, &n, BENCH_MUX_STDOUT, 4, 'x');
+    for (size_t cut = 1; cut < n; cut++) {
+        bench_mux_init(&m);
+        CHECK_INT(bench_mux_feed(&m, f, cut), 0);
+        CHECK_INT(bench_mux_finish(&m), -1);
+        CHECK_INT(m.error, BENCH_MUX_TRUNCATED);
+        CHECK_STR(bench_mux_strerror(m.error), "truncated frame");
+    }
+    /* An unknown stream type: a JSON error body read as frames, or a raw (TTY) stream. */
+    bench_mux_init(&m);
+    const char *json = "{\"message\":\"No such container: x\"}";
+    CHECK_INT(bench_mux_feed(&m, json, strlen(json)), -1);
+    CHECK_INT(m.error, BENCH_MUX_BAD_STREAM);
+    CHECK_INT(m.frames, 0);
+    CHECK_INT(m.bytes[1], 0);
+    /* Sticky: feeding more, even a valid frame, does nothing; finish keeps the first error. */
+    CHECK_INT(bench_mux_feed(&m, f, n), -1);
+    CHECK_INT(m.bytes[BENCH_MUX_STDOUT], 0);
+    CHECK_INT(bench_mux_finish(&m), -1);
+    CHECK_INT(m.error, BENCH_MUX_BAD_STREAM);
+    /* Stream type 4, and nonzero reserved bytes, after a good frame split over two feeds. */
+    unsigned char bad[2][8] = {{4, 0, 0, 0, 0, 0, 0, 1}, {1, 0, 1, 0, 0, 0, 0, 1}};
+    enum bench_mux_error want[2] = {BENCH_MUX_BAD_STREAM, BENCH_MUX_BAD_RESERVED};
+    for (int i = 0; i < 2; i++) {
+        bench_mux_init(&m);
+        CHECK_INT(bench_mux_feed(&m, f, 3), 0);
+        CHECK_INT(bench_mux_feed(&m, f + 3, n - 3), 0);
+        CHECK_INT(bench_mux_feed(&m, bad[i], 5), 0); /* not yet a whole header */
+        CHECK_INT(bench_mux_feed(&m, bad[i] + 5, 3), -1);
+        CHECK_INT(m.error, want[i]);
+        CHECK_INT(m.bytes[BENCH_MUX_STDOUT], 4);
+        CHECK_INT(m.frames, 1);
+    }
+    CHECK_STR(bench_mux_strerror(BENCH_MUX_BAD_RESERVED), "bad frame header (reserved bytes)");
+    CHECK_STR(bench_mux_strerror(BENCH_MUX_OK), "ok");
+}
+
 int main(void)
 {
     RUN(test_percentile_nearest_rank);
@@ -183,5 +296,7 @@ int main(void)
     RUN(test_errors_by_kind);
     RUN(test_endpoint);
     RUN(test_workload_and_numbers);
+    RUN(test_mux_frames);
+    RUN(test_mux_errors);
     return check_done();
 }
