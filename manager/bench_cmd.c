@@ -24,6 +24,7 @@
  * resets), leaving `--cleanup` to remove what is left.
  */
 #include "manager/bench_cmd.h"
+#include "manager/curl_runtime.h"
 #include "manager/bench_docker.h"
 #include "manager/bench_opts.h"
 #include "manager/bench_stats.h"
@@ -811,7 +812,8 @@ int bench_cmd_run(const struct flagset *f)
     if (rc != 0)
         return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-        fprintf(stderr, "swarm bench: curl_global_init failed\n");
+        fprintf(stderr, "swarm bench: %s\n",
+                curl_runtime_error()[0] ? curl_runtime_error() : "curl_global_init failed");
         return SWARM_EXIT_FAILURE;
     }
     if (cleanup) {
