@@ -138,7 +138,7 @@ const char *engine_socket_path(const char *url)
     return url[0] == '/' ? url : NULL;
 }
 
-/* One GET on a private loop, run to its end: engine_http is the same client the watcher uses. */
+/* One GET's result: engine_http is the same client the watcher uses. */
 struct fetch {
     char *body;
     size_t len;
@@ -168,33 +168,15 @@ static void on_done(struct engine_http *h, int status, const char *body, size_t 
     f->len = len;
 }
 
-static int get(const char *sock, const char *path, long timeout_ms, struct fetch *f, char *err,
-               size_t errlen)
+/* The outcome of one finished GET: 0, or -1 with the message in err. */
+static int outcome(const char *sock, const char *path, const struct fetch *f, char *err,
+                   size_t errlen)
 {
-    static const struct engine_http_callbacks cb = {.done = on_done};
-    struct engine_http_request rq = {
-        .path = path,
-        .body_max = ENGINE_BODY_MAX,
-        .timeout_ms = timeout_ms > 0 && timeout_ms < UINT32_MAX ? (uint32_t)timeout_ms : 0,
-    };
-    uv_loop_t loop;
-    int rc = uv_loop_init(&loop);
-    if (rc < 0) {
-        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
-        return -1;
-    }
-    if (engine_http_get(&loop, sock, &rq, &cb, f) == NULL)
-        snprintf(f->err, sizeof(f->err), "cannot start the request");
-    else
-        uv_run(&loop, UV_RUN_DEFAULT); /* returns once the request's handles are closed */
-    uv_loop_close(&loop);
-    if (!f->done && f->err[0] == '\0')
-        snprintf(f->err, sizeof(f->err), "no answer");
-    if (f->err[0] != '\0') {
+    if (f->err[0] != '\0' || !f->done) {
         snprintf(err, errlen,
                  "the Docker engine at unix://%s did not answer GET %s: %s (is dockerd running? "
                  "point --engine at its socket)",
-                 sock, path, f->err);
+                 sock, path, f->err[0] ? f->err : "no answer");
         return -1;
     }
     if (f->status != 200) {
@@ -203,6 +185,37 @@ static int get(const char *sock, const char *path, long timeout_ms, struct fetch
         return -1;
     }
     return 0;
+}
+
+/* Both GETs at once on a private loop, run until both are done (the engine answers /info in
+ * 10-20 ms, so the agent starts that much sooner than asking one after the other). */
+static int get_both(const char *sock, long timeout_ms, struct fetch *info, struct fetch *version,
+                    char *err, size_t errlen)
+{
+    static const struct engine_http_callbacks cb = {.done = on_done};
+    static const char *const paths[2] = {"/info", "/version"};
+    struct fetch *f[2] = {info, version};
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc < 0) {
+        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct engine_http_request rq = {
+            .path = paths[i],
+            .body_max = ENGINE_BODY_MAX,
+            .timeout_ms = timeout_ms > 0 && timeout_ms < UINT32_MAX ? (uint32_t)timeout_ms : 0,
+        };
+        if (engine_http_get(&loop, sock, &rq, &cb, f[i]) == NULL)
+            snprintf(f[i]->err, sizeof(f[i]->err), "cannot start the request");
+    }
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns once both requests' handles are closed */
+    uv_loop_close(&loop);
+    return outcome(sock, paths[0], info, err, errlen) == 0 &&
+                   outcome(sock, paths[1], version, err, errlen) == 0
+               ? 0
+               : -1;
 }
 
 int engine_info_fetch(const char *url, long timeout_ms, struct engine_info *out, char *err,
@@ -215,8 +228,7 @@ int engine_info_fetch(const char *url, long timeout_ms, struct engine_info *out,
     }
     struct fetch info = {0}, version = {0};
     int rc = -1;
-    if (get(sock, "/info", timeout_ms, &info, err, errlen) == 0 &&
-        get(sock, "/version", timeout_ms, &version, err, errlen) == 0)
+    if (get_both(sock, timeout_ms, &info, &version, err, errlen) == 0)
         rc = engine_info_parse(info.body, info.len, version.body, version.len, out, err, errlen);
     free(info.body);
     free(version.body);
