@@ -27,8 +27,8 @@
 #define BEACON_CONTACT_JITTER_MS 400
 #define BEACON_CONTACTS_MAX 64
 
-/* Beacons at start: quick retries (agents started together miss each other's first beacon
- * while they are still starting), then rarely. Delays between beacons. */
+/* Beacons at start: quick retries while we know no one (agents started together miss each
+ * other's first beacon while they are still starting), then rarely. Delays between beacons. */
 static const uint32_t beacon_schedule_ms[] = {50, 100, 200, 400, 750, 1500, 3000, 6000};
 
 struct conn {
@@ -567,9 +567,13 @@ static void on_beacon_timer(uv_timer_t *t)
 {
     struct gossip_uv *g = t->data;
     send_beacon(g);
-    uint32_t next = g->beacon_step < sizeof(beacon_schedule_ms) / sizeof(beacon_schedule_ms[0])
-                        ? beacon_schedule_ms[g->beacon_step++]
-                        : BEACON_RARE_MS;
+    /* The quick retries only while we know no one: once in a cluster, a newcomer's own beacons
+     * bring it in (we contact it), so ours can go rare at once. */
+    bool alone = membership_count_state(g->m, MEMBER_ALIVE) <= 1;
+    uint32_t next =
+        alone && g->beacon_step < sizeof(beacon_schedule_ms) / sizeof(beacon_schedule_ms[0])
+            ? beacon_schedule_ms[g->beacon_step++]
+            : BEACON_RARE_MS;
     uv_timer_start(&g->beacon_timer, on_beacon_timer, next, 0);
 }
 
