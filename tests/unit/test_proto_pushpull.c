@@ -197,8 +197,7 @@ static void test_bad_input(void)
                   &pp, &err),
               0);
     CHECK_INT(pp.count, 1);
-    CHECK_INT(pp.buckets, 1);
-    CHECK_INT(gossip_pushpull_digest(&pp, 0), 0x102);
+    CHECK_INT(pp.buckets, 1); /* (its value: test_known_answer; dec() freed the bytes) */
     /* the digest: a bin of 8 bytes per bucket */
     CHECK_ERR(dec("94 01 c2 90 c4 09 00 00 00 00 00 00 00 00 00", &pp, &err), err, PROTO_ERR_RANGE,
               "pushpull.digest: 9 bytes: not 8 per bucket");
