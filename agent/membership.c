@@ -1067,10 +1067,20 @@ static void on_alive(struct membership *m, const struct gossip_alive *a, uint64_
         emit(m, MEMBERSHIP_UPDATE, x, NULL);
 }
 
+/* Someone suspects or declares failed a member we know left: it missed the leave, whose
+ * gossip has run out by now. Gossip the leave again so it lists the member left, not failed. */
+static void tell_left(struct membership *m, struct member *x)
+{
+    if (x->bcast == 0)
+        bcast_enqueue(m, GOSSIP_LEAVE, x, NULL);
+}
+
 static void on_suspect(struct membership *m, uint64_t inc, struct proto_str name,
                        struct proto_str from, uint64_t now)
 {
     struct member *x = find_str(m, name);
+    if (x && !x->self && x->state == MEMBER_LEFT)
+        tell_left(m, x); /* whatever its incarnation: a leave bumps it */
     if (x == NULL || inc < x->incarnation)
         return;
     if (x->self) {
@@ -1112,6 +1122,8 @@ static void on_gone(struct membership *m, uint64_t inc, struct proto_str name, e
                     uint64_t now)
 {
     struct member *x = find_str(m, name);
+    if (x && !x->self && x->state == MEMBER_LEFT && to == MEMBER_FAILED)
+        tell_left(m, x); /* whatever its incarnation: a leave bumps it */
     if (x == NULL || inc < x->incarnation)
         return;
     if (x->self) {

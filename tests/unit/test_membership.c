@@ -319,6 +319,31 @@ static void test_sync_digest(void)
     membership_free(b);
 }
 
+/* A member that missed a leave and suspects the leaver is told "left" by those who know, so it
+ * lists it left, not failed: node 0 is cut off while node 2 leaves, and hears of the leave only
+ * through its own suspicion of node 2 once it is back. */
+static void test_missed_leave_corrected(void)
+{
+    struct sim *s = sim_new(3, 11, NULL);
+    sim_start_all(s);
+    CHECK(sim_run_until_pred(s, converged, NULL, 50, sim_now(s) + 30000, NULL));
+    sim_cut(s, 0, 1, true);
+    sim_cut(s, 0, 2, true);
+    sim_leave(s, 2);
+    sim_run_until(s, sim_now(s) + 2500); /* node 1's news of the leave runs out meanwhile */
+    CHECK_INT(sim_state_of(s, 1, 2), MEMBER_LEFT);
+    CHECK(sim_state_of(s, 0, 2) != MEMBER_LEFT);
+    sim_cut(s, 0, 1, false);
+    /* Node 0's suspicion of node 2 ends in "failed" a few seconds on; node 1 answers that with
+     * the leave at once (no push-pull falls in this window: the first is 30 s away). */
+    struct seen w = {2, MEMBER_LEFT};
+    uint64_t pp = sim_pushpulls(s);
+    CHECK(sim_run_until_pred(s, all_see, &w, 10, sim_now(s) + 8000, NULL));
+    CHECK_INT(sim_state_of(s, 0, 1), MEMBER_ALIVE);
+    CHECK_INT(sim_pushpulls(s), pp);
+    sim_free(s);
+}
+
 int main(void)
 {
     RUN(test_garbage_counted);
@@ -326,6 +351,7 @@ int main(void)
     RUN(test_converge);
     RUN(test_kill_detected);
     RUN(test_leave_is_not_failure);
+    RUN(test_missed_leave_corrected);
     RUN(test_freeze_refutes);
     RUN(test_restart_same_name);
     RUN(test_partition_heals);
