@@ -45,7 +45,8 @@
 #                RESULTS.md section, rendered from every row), scale.png and the per-run files
 #                go (default bench/results)
 #   --base-port P  gossip ports P .. P+N-1 (agents), P+N (manager), relay ports P+N+1 ..
-#                P+2N (default 20000; below the ephemeral range)
+#                P+2N (default 20000, or the first free range above it; below the ephemeral
+#                range)
 #   --idle S     the idle window, at least one push-pull period (default 30; 60 s at N = 50,
 #                120 s at 200, 180 s at 1,000)
 #   --keep       keep the run's directory (logs, state dirs) instead of removing it
@@ -84,7 +85,7 @@ while [ $# -gt 0 ]; do
     --workers) workers=${2:?}; shift 2 ;;
     --swarm) swarm_bin=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
-    --base-port) base=${2:?}; shift 2 ;;
+    --base-port) base=${2:?}; base_set=1; shift 2 ;;
     --idle) idle=${2:?}; idle_set=1; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) usage ;;
@@ -126,13 +127,23 @@ fi
     exit 1
 }
 
-# Every listening port we need must be free on loopback (UDP and TCP).
-busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -un |
-    awk -v lo="$base" -v hi=$((base + 2 * n)) '$1 >= lo && $1 <= hi' | head -n 5 | tr '\n' ' ')
+# Every listening port we need must be free on loopback (UDP and TCP). Without --base-port,
+# the first free range from the default up is taken (another run may hold the default one).
+ports_busy() {
+    ss -Hlntu 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -un |
+        awk -v lo="$1" -v hi=$(($1 + 2 * n)) '$1 >= lo && $1 <= hi' | head -n 5 | tr '\n' ' '
+}
+busy=$(ports_busy "$base")
+while [ -n "$busy" ] && [ "${base_set:-0}" = 0 ] && [ $((base + 4 * n + 2)) -lt 32768 ]; do
+    base=$((base + 2 * n + 1))
+    busy=$(ports_busy "$base")
+done
 [ -z "$busy" ] || {
     echo "bench/scale.sh: ports in use in $base..$((base + 2 * n)): $busy- pick another --base-port" >&2
     exit 1
 }
+mgr_port=$((base + n))
+relay0=$((base + n + 1))
 
 # Descriptors: the manager holds one relay connection per agent, plus the API clients.
 need=$((n + 1024))

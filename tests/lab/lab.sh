@@ -791,7 +791,9 @@ lab__delete_links() { # DIR PREFIX
         if [[ -n $2 ]]; then lab__link_names "$2"; fi
     } | sort -u | while read -r l; do
         if [[ -n $l ]] && ip link show "$l" >/dev/null 2>&1; then
-            ip link del "$l" 2>/dev/null || lab__err "down: cannot delete link $l"
+            # (a veth goes with its peer or namespace: gone since the check is not an error)
+            ip link del "$l" 2>/dev/null || ! ip link show "$l" >/dev/null 2>&1 ||
+                lab__err "down: cannot delete link $l"
         fi
     done
 }
