@@ -7,6 +7,7 @@
 #include "manager/api_proxy.h"
 #include "manager/create_retry.h"
 #include "manager/reschedule.h"
+#include "manager/sched_cache.h"
 #include "manager/scheduler.h"
 
 #include <sodium.h>
@@ -53,16 +54,28 @@ struct api_routes {
     struct create_ctx *inflight;
     struct sched_config sched;
     struct reschedule *resched; /* NULL: none */
+    /* The scheduler's view, kept across creates (current_view); the engines handed to it. */
+    struct sched_cache *view;
+    struct engine **engine_list;
+    size_t engine_cap;
 };
+
+static int view_decorate(void *arg, struct sched_view *v, size_t i, const struct engine *e);
 
 struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
                                   const struct sched_config *sched)
 {
     struct api_routes *r = calloc(1, sizeof(*r));
-    if (r) {
-        r->loop = loop;
-        r->es = es;
-        r->sched = *sched;
+    if (r == NULL)
+        return NULL;
+    r->loop = loop;
+    r->es = es;
+    r->sched = *sched;
+    struct sched_cache_hooks hooks = {.decorate = view_decorate, .arg = r};
+    r->view = sched_cache_new(&hooks);
+    if (r->view == NULL) {
+        free(r);
+        return NULL;
     }
     return r;
 }
@@ -103,6 +116,8 @@ void api_routes_free(struct api_routes *r)
         watcher_end(r->watchers);
     routes_detach_creates(r);
     settle_all(r);
+    sched_cache_free(r->view);
+    free(r->engine_list);
     free(r);
 }
 
@@ -430,6 +445,17 @@ void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs)
     r->resched = rs;
 }
 
+/* The scheduler's view counts a create in flight on every engine of that name (view_decorate):
+ * each one's reading changes when such a create comes or goes. */
+static void touch_named(struct api_routes *r, const char *name)
+{
+    for (size_t i = 0; i < engines_count(r->es); i++) {
+        struct engine *e = engines_at(r->es, i);
+        if (strcmp(e->name, name) == 0)
+            engine_touch(e);
+    }
+}
+
 /* Takes cc out of the in-flight list and its engine's pending count. */
 static void create_unlink(struct create_ctx *cc)
 {
@@ -440,6 +466,8 @@ static void create_unlink(struct create_ctx *cc)
     struct engine *e = r ? engines_find(r->es, cc->engine) : NULL;
     if (e && e->pending > 0)
         e->pending--;
+    if (r)
+        touch_named(r, cc->engine);
     if (cc->prev)
         cc->prev->next = cc->next;
     else if (r && r->inflight == cc)
@@ -461,6 +489,7 @@ static void create_link(struct create_ctx *cc, struct engine *e)
     r->inflight = cc;
     e->pending++;
     cc->linked = true;
+    touch_named(r, cc->engine);
 }
 
 /* Each proxy's done: the create is over when the last of them is. */
@@ -550,7 +579,6 @@ static bool create_where_image_is(struct create_ctx *cc)
                  res.error ? res.error : "the same engine");
     }
     sched_result_clear(&res);
-    sched_view_free(v);
     json_decref(cfg);
     if (body == NULL) {
         if (was)
@@ -676,39 +704,37 @@ static void make_swarm_id(char out[65])
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* The scheduler's view of the engines now, creates in flight included. NULL on ENOMEM. */
+/* What the scheduler counts on engine e besides its own state (sched_cache's hook): it reads
+ * e's readiness and the creates in flight there, and every change to either touches e. */
+static int view_decorate(void *arg, struct sched_view *v, size_t i, const struct engine *e)
+{
+    struct api_routes *r = arg;
+    /* An engine that cannot take a call now is not a candidate, whatever gossip says. */
+    if (!engine_usable(e))
+        v->nodes[i].health = 0;
+    for (struct create_ctx *p = r->inflight; p; p = p->next)
+        if (strcmp(p->engine, e->name) == 0 && sched_view_add_inflight(v, i, p->sreq) < 0)
+            return -1;
+    return 0;
+}
+
+/* The scheduler's view of the engines now, creates in flight included: kept across creates,
+ * only the engines that changed since the last decision are read again (sched_cache.h).
+ * Valid until the next call; NULL on ENOMEM. */
 static struct sched_view *current_view(struct api_routes *r)
 {
-    struct sched_view *v = sched_view_new();
-    for (size_t i = 0; v && i < engines_count(r->es); i++) {
-        struct engine *e = engines_at(r->es, i);
-        /* The agent's --labels join the engine's as constraint targets. */
-        const char *extra[META_MAX_LABELS];
-        size_t nextra = 0;
-        size_t k;
-        json_t *l;
-        json_array_foreach(e->agent_labels, k, l)
-        {
-            if (nextra < META_MAX_LABELS && json_string_value(l))
-                extra[nextra++] = json_string_value(l);
-        }
-        long n = sched_view_add_engine(v, e, extra, nextra);
-        if (n < 0) {
-            sched_view_free(v);
+    size_t n = engines_count(r->es);
+    if (n > r->engine_cap) {
+        size_t cap = n * 2;
+        struct engine **list = realloc(r->engine_list, cap * sizeof(*list));
+        if (list == NULL)
             return NULL;
-        }
-        /* An engine that cannot take a call now is not a candidate, whatever gossip says. */
-        if (!engine_usable(e))
-            v->nodes[n].health = 0;
-        for (struct create_ctx *p = r->inflight; p; p = p->next) {
-            if (strcmp(p->engine, e->name) == 0 &&
-                sched_view_add_inflight(v, (size_t)n, p->sreq) < 0) {
-                sched_view_free(v);
-                return NULL;
-            }
-        }
+        r->engine_list = list;
+        r->engine_cap = cap;
     }
-    return v;
+    for (size_t i = 0; i < n; i++)
+        r->engine_list[i] = engines_at(r->es, i);
+    return sched_cache_sync(r->view, r->engine_list, n);
 }
 
 static void create_placed(struct api_routes *r, const struct api_request *req,
@@ -791,7 +817,6 @@ struct engine *api_routes_place(struct api_routes *r, json_t *body, const char *
     else
         e = v->nodes[res.ranked[0]].user;
     sched_result_clear(&res);
-    sched_view_free(v);
     sched_request_free(sreq);
     return e;
 }
@@ -810,7 +835,6 @@ static void create_placed(struct api_routes *r, const struct api_request *req,
         else
             api_proxy_error(x, 500, "swarm: out of memory");
         sched_result_clear(&res);
-        sched_view_free(v);
         sched_request_free(sreq);
         json_decref(cfg);
         return;
@@ -822,7 +846,6 @@ static void create_placed(struct api_routes *r, const struct api_request *req,
     if (sent)
         sched_body_set_cpu_shares(sent, chosen->cpus);
     sched_result_clear(&res);
-    sched_view_free(v);
 
     struct create_ctx *cc = calloc(1, sizeof(*cc));
     char *body = sent ? json_dumps(sent, JSON_COMPACT) : NULL;

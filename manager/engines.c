@@ -103,9 +103,19 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- one record's state: validation, indexes, application ---------------------------------- */
 
+/* The last gen given to any record: gens are unique across records, so a record freed and
+ * another made at the same address never look the same to a reader that kept a gen. */
+static uint64_t last_gen;
+
+void engine_touch(struct engine *e)
+{
+    e->gen = ++last_gen;
+}
+
 int engine_init(struct engine *e, const char *name)
 {
     memset(e, 0, sizeof(*e));
+    engine_touch(e);
     snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
     e->containers = json_array();
     e->images = json_array();
@@ -450,6 +460,7 @@ int engines_apply_state(struct engine *e, int kind, const char *json, size_t len
 {
     if (event)
         *event = NULL;
+    engine_touch(e);
     if (kind != FRAME_STATE_SNAPSHOT && kind != FRAME_STATE_DELTA) {
         set_err(err, errlen, "unknown state kind %d", kind);
         return -1;
@@ -538,6 +549,7 @@ static void drop_conn(struct rec *r, const char *why)
         return;
     if (r->why[0] == '\0')
         snprintf(r->why, sizeof(r->why), "%s", why);
+    engine_touch(&r->e);
     r->e.conn = NULL;
     r->e.ready = false;
     relay_conn_close(r->rconn);
@@ -552,6 +564,7 @@ static void detach(struct engines *es, struct rec *r, const char *why)
         return;
     memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
     es->n--;
+    engine_touch(&r->e);
     r->e.ready = false;
     report(r);
     r->detached = true;
@@ -607,6 +620,7 @@ static void conn_ready(struct relay_conn *c, void *arg)
         return;
     r->handshaken = true;
     r->failing = false;
+    engine_touch(&r->e);
     r->e.conn = c;
     log_info("engines", "engine %s %s addr=%s", r->e.name,
              r->ever_connected ? "reconnected" : "connected", r->e.addr);
@@ -619,6 +633,7 @@ static void conn_closed(struct relay_conn *c, const char *reason, void *arg)
     if (r->rconn != c)
         return;
     r->rconn = NULL;
+    engine_touch(&r->e);
     r->e.conn = NULL;
     r->e.ready = false;
     const char *why = r->why[0] ? r->why : reason;
@@ -839,6 +854,7 @@ void engines_update_member(struct engines *es, const struct member *x)
         r->e.updated_at = wall_now();
     }
     struct engine *e = &r->e;
+    engine_touch(e); /* name, id, labels, health: whatever changes below */
     bool moved = strcmp(e->addr, addr) != 0 || r->relay_port != meta.relay_port ||
                  memcmp(r->pubkey, meta.pubkey, sizeof(r->pubkey)) != 0;
     bool renamed = strcmp(e->name, name) != 0;
@@ -1026,6 +1042,7 @@ void engines_note_container(struct engines *es, struct engine *e, const char *id
     (void)es;
     if (id == NULL || id[0] == '\0' || json_object_get(e->by_id, id))
         return;
+    engine_touch(e);
     const char *key = name_key(name);
     char slashed[512];
     if (key)

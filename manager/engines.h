@@ -55,6 +55,11 @@ struct engine {
     /* private: indexes of containers, kept by engines_apply_state and engines_note_container:
      * "Id" -> entry, and each of "Names" without its leading '/' -> entry */
     json_t *by_id, *by_name;
+    /* A new value, unique among all records of the process, whenever anything above may have
+     * changed (engines does it; engine_touch for a caller's change that a reader of e counts,
+     * such as a create sent there): a reading of e made at one gen is current while gen is
+     * the same (manager/sched_cache.h). */
+    uint64_t gen;
 };
 
 struct engines_callbacks {
@@ -159,5 +164,8 @@ int engines_apply_state(struct engine *e, int kind, const char *json, size_t len
  * engine_clear frees what it holds; the struct itself is the caller's. */
 int engine_init(struct engine *e, const char *name);
 void engine_clear(struct engine *e);
+
+/* Gives e a new gen (see struct engine). Loop thread only, as every call here. */
+void engine_touch(struct engine *e);
 
 #endif

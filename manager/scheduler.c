@@ -35,7 +35,8 @@ struct arena {
     struct chunk *head;
 };
 
-#define CHUNK_SIZE (64 * 1024)
+#define CHUNK_SIZE (64 * 1024) /* the largest chunk an arena grows to by itself */
+#define CHUNK_FIRST 1024       /* its first chunk; each next one doubles, up to CHUNK_SIZE */
 
 static void *arena_alloc(struct arena *a, size_t n)
 {
@@ -44,13 +45,15 @@ static void *arena_alloc(struct arena *a, size_t n)
         n = sizeof(max_align_t);
     struct chunk *c = a->head;
     if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > CHUNK_SIZE / 2 ? n : CHUNK_SIZE;
+        size_t next = c == NULL ? CHUNK_FIRST : c->cap >= CHUNK_SIZE / 2 ? CHUNK_SIZE : c->cap * 2;
+        bool big = n > CHUNK_SIZE / 2;
+        size_t cap = n > next ? n : next;
         c = malloc(sizeof(*c) + cap);
         if (c == NULL)
             return NULL;
         c->cap = cap;
         c->used = 0;
-        if (n > CHUNK_SIZE / 2 && a->head) {
+        if (big && a->head) {
             /* A big one goes behind the current chunk, which keeps serving small ones. */
             c->next = a->head->next;
             a->head->next = c;
@@ -75,6 +78,38 @@ static void arena_free(struct arena *a)
         c = next;
     }
     a->head = NULL;
+}
+
+/* Empties a for a new fill: it keeps one chunk as large as all it had (or none when that
+ * allocation fails), so a node re-read with about the same contents allocates nothing. */
+static void arena_reset(struct arena *a)
+{
+    struct chunk *c = a->head;
+    if (c == NULL)
+        return;
+    if (c->next == NULL) {
+        c->used = 0;
+        return;
+    }
+    size_t total = 0;
+    for (const struct chunk *x = c; x; x = x->next)
+        total += x->cap;
+    arena_free(a);
+    c = malloc(sizeof(*c) + total);
+    if (c) {
+        c->next = NULL;
+        c->used = 0;
+        c->cap = total;
+        a->head = c;
+    }
+}
+
+static size_t arena_bytes(const struct arena *a)
+{
+    size_t total = 0;
+    for (const struct chunk *c = a ? a->head : NULL; c; c = c->next)
+        total += sizeof(*c) + c->cap;
+    return total;
 }
 
 /* The one empty string: views and requests use it for every "" (and a missing label). */
@@ -1082,16 +1117,27 @@ static const char *vstr(struct sched_view *v, const char *s)
     return c;
 }
 
-static void *view_alloc(struct sched_view *v, size_t n)
+/* A node's lists live in its own arena (sched_node.mem), emptied when the node is re-read and
+ * freed with it; the strings they point to are the view's, interned. */
+static struct arena *node_arena(struct sched_node *n)
 {
-    return arena_alloc(&((struct view_priv *)v->priv)->arena, n);
+    if (n->mem == NULL)
+        n->mem = calloc(1, sizeof(struct arena));
+    return n->mem;
 }
 
-static const char **view_strs(struct sched_view *v, const char *const *list, size_t n, bool *ok)
+static void *node_alloc(struct sched_node *n, size_t size)
+{
+    struct arena *a = node_arena(n);
+    return a ? arena_alloc(a, size) : NULL;
+}
+
+static const char **view_strs(struct sched_view *v, struct sched_node *node,
+                              const char *const *list, size_t n, bool *ok)
 {
     if (n == 0)
         return NULL;
-    const char **out = view_alloc(v, n * sizeof(*out));
+    const char **out = node_alloc(node, n * sizeof(*out));
     if (out == NULL) {
         *ok = false;
         return NULL;
@@ -1102,12 +1148,12 @@ static const char **view_strs(struct sched_view *v, const char *const *list, siz
     return out;
 }
 
-static struct sched_kv *view_kvs(struct sched_view *v, const struct sched_kv *list, size_t n,
-                                 bool *ok)
+static struct sched_kv *view_kvs(struct sched_view *v, struct sched_node *node,
+                                 const struct sched_kv *list, size_t n, bool *ok)
 {
     if (n == 0)
         return NULL;
-    struct sched_kv *out = view_alloc(v, n * sizeof(*out));
+    struct sched_kv *out = node_alloc(node, n * sizeof(*out));
     if (out == NULL) {
         *ok = false;
         return NULL;
@@ -1196,15 +1242,22 @@ struct sched_view *sched_view_new(void)
     return v;
 }
 
+/* Frees everything node n holds (not its strings: they are the view's). */
+static void node_release(struct sched_node *n)
+{
+    free(n->containers);
+    free(n->image_refs);
+    free(n->bound);
+    arena_free(n->mem);
+    free(n->mem);
+}
+
 void sched_view_free(struct sched_view *v)
 {
     if (v == NULL)
         return;
-    for (size_t i = 0; i < v->nnodes; i++) {
-        free(v->nodes[i].containers);
-        free(v->nodes[i].image_refs);
-        free(v->nodes[i].bound);
-    }
+    for (size_t i = 0; i < v->nnodes; i++)
+        node_release(&v->nodes[i]);
     free(v->nodes);
     struct view_priv *p = v->priv;
     arena_free(&p->arena);
@@ -1233,29 +1286,19 @@ static bool go_atoi(const char *s, int64_t *out)
     return true;
 }
 
-/* True when n's labels are labels already (the same view strings in the same order). */
-static bool same_labels(const struct sched_view *v, const struct sched_node *n,
-                        const struct sched_kv *labels, size_t nlabels)
-{
-    if (n->labels == NULL || n->nlabels != nlabels)
-        return false;
-    for (size_t i = 0; i < nlabels; i++)
-        if (n->labels[i].key != vfind(v, labels[i].key) ||
-            n->labels[i].value != vfind(v, labels[i].value))
-            return false;
-    return true;
-}
-
 /* Sets node n's name, id, health, totals and labels, and empties its contents (keeping the
- * room of its lists). */
+ * room of its lists and of its arena). */
 static int node_fill(struct sched_view *v, struct sched_node *n, const char *name, const char *id,
                      int health, int64_t cpus, int64_t memory, const struct sched_kv *labels,
                      size_t nlabels, void *user)
 {
     bool ok = true;
+    if (n->mem)
+        arena_reset(n->mem);
+    n->labels = NULL;
+    n->nlabels = 0;
     const char *nm = vstr(v, name), *nid = vstr(v, id);
-    const struct sched_kv *kv =
-        same_labels(v, n, labels, nlabels) ? n->labels : view_kvs(v, labels, nlabels, &ok);
+    const struct sched_kv *kv = view_kvs(v, n, labels, nlabels, &ok);
     if (!ok || nm == NULL || nid == NULL)
         return -1;
     n->name = nm;
@@ -1287,8 +1330,10 @@ long sched_view_add_node(struct sched_view *v, const char *name, const char *id,
         return -1;
     struct sched_node *n = &v->nodes[v->nnodes];
     memset(n, 0, sizeof(*n));
-    if (node_fill(v, n, name, id, health, cpus, memory, labels, nlabels, user) < 0)
+    if (node_fill(v, n, name, id, health, cpus, memory, labels, nlabels, user) < 0) {
+        node_release(n);
         return -1;
+    }
     return (long)v->nnodes++;
 }
 
@@ -1297,14 +1342,29 @@ size_t sched_view_bytes(const struct sched_view *v)
     const struct view_priv *p = v->priv;
     size_t total =
         sizeof(*v) + sizeof(*p) + v->cap * sizeof(*v->nodes) + p->cap * sizeof(*p->slots);
-    for (const struct chunk *c = p->arena.head; c; c = c->next)
-        total += sizeof(*c) + c->cap;
+    total += arena_bytes(&p->arena);
     for (size_t i = 0; i < v->nnodes; i++) {
         const struct sched_node *n = &v->nodes[i];
         total += n->ccap * sizeof(*n->containers) + n->icap * sizeof(*n->image_refs) +
-                 n->bcap * sizeof(*n->bound);
+                 n->bcap * sizeof(*n->bound) + (n->mem ? sizeof(struct arena) : 0) +
+                 arena_bytes(n->mem);
     }
     return total;
+}
+
+size_t sched_view_string_bytes(const struct sched_view *v)
+{
+    const struct view_priv *p = v->priv;
+    return arena_bytes(&p->arena) + p->cap * sizeof(*p->slots);
+}
+
+void sched_view_remove_node(struct sched_view *v, size_t i)
+{
+    if (i >= v->nnodes)
+        return;
+    node_release(&v->nodes[i]);
+    memmove(&v->nodes[i], &v->nodes[i + 1], (v->nnodes - i - 1) * sizeof(*v->nodes));
+    v->nnodes--;
 }
 
 /* Adds ref to the node's image references unless one of the last few is the same. */
@@ -1408,21 +1468,21 @@ int sched_node_add_container(struct sched_view *v, size_t i, const struct sched_
     memset(d, 0, sizeof(*d));
     bool ok = true;
     d->id = vstr(v, c->id);
-    d->names = view_strs(v, c->names, c->nnames, &ok);
+    d->names = view_strs(v, n, c->names, c->nnames, &ok);
     d->nnames = c->nnames;
     d->swarm_id = vstr(v, c->swarm_id);
     d->image = vstr(v, c->image);
     d->image_id = vstr(v, c->image_id);
-    d->labels = view_kvs(v, c->labels, c->nlabels, &ok);
+    d->labels = view_kvs(v, n, c->labels, c->nlabels, &ok);
     d->nlabels = c->nlabels;
     d->memory = c->memory > 0 ? c->memory : 0;
     d->mcpus = c->mcpus > 0 ? c->mcpus : 0;
     d->host_network = c->host_network;
     d->inflight = c->inflight;
-    d->exposed = view_strs(v, c->exposed, c->nexposed, &ok);
+    d->exposed = view_strs(v, n, c->exposed, c->nexposed, &ok);
     d->nexposed = c->nexposed;
     if (c->nports) {
-        struct sched_port *ports = view_alloc(v, c->nports * sizeof(*ports));
+        struct sched_port *ports = node_alloc(n, c->nports * sizeof(*ports));
         if (ports == NULL)
             return -1;
         for (size_t k = 0; k < c->nports; k++) {
@@ -2505,6 +2565,22 @@ int sched_view_update_engine(struct sched_view *v, size_t i, const struct engine
     if (i >= v->nnodes)
         return -1;
     return engine_fill(v, (long)i, e, extra_labels, nextra) < 0 ? -1 : 0;
+}
+
+long sched_view_insert_engine(struct sched_view *v, size_t at, const struct engine *e,
+                              const char *const *extra_labels, size_t nextra)
+{
+    if (at > v->nnodes)
+        return -1;
+    size_t before = v->nnodes;
+    long i = engine_fill(v, -1, e, extra_labels, nextra);
+    if (v->nnodes == before)
+        return -1; /* no node was added */
+    /* The new node is the last one: move it to at. */
+    struct sched_node tmp = v->nodes[v->nnodes - 1];
+    memmove(&v->nodes[at + 1], &v->nodes[at], (v->nnodes - 1 - at) * sizeof(*v->nodes));
+    v->nodes[at] = tmp;
+    return i < 0 ? -1 : (long)at;
 }
 
 /* ---- jansson: a create body into a request ---------------------------------------------- */

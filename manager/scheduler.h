@@ -17,7 +17,9 @@
  * CPU) against the node's totals plus the overcommit ratio.
  *
  * Ownership: the scheduler owns nothing the caller gave it. A sched_view owns copies of every
- * string and list added to it (sched_view_free releases all); a request made by
+ * string and list added to it (sched_view_free releases all): the strings in one table for
+ * the whole view (interned), each node's lists with the node (re-reading or removing a node
+ * frees them); a request made by
  * sched_request_from_body owns its strings (sched_request_free); a hand-built request (tests,
  * the bench) is the caller's and is only read. A sched_result owns its ranked list and error
  * text (sched_result_clear). sched_select only reads the view and the request, so one view
@@ -211,6 +213,7 @@ struct sched_node {
     int64_t slots;
     uint64_t port_mask[4];   /* private: host ports in use, modulo 256 (a quick "no") */
     size_t ccap, icap, bcap; /* private */
+    void *mem;               /* private: the node's lists (its containers' names, labels...) */
 };
 
 /* Every string in a view is interned: equal strings are one pointer (the view's own). */
@@ -264,15 +267,28 @@ long sched_view_add_engine(struct sched_view *v, const struct engine *e,
 /* Re-reads engine e into node i (as sched_view_add_engine did) in place: its name, id,
  * health, totals, labels, containers and images; in-flight creates counted on it before are
  * gone (add them again). For a caller that keeps one view and refreshes only the engines that
- * changed: strings are interned, so what did not change costs no memory, but the lists that
- * are replaced stay in the view until sched_view_free — rebuild the view from scratch when
- * sched_view_bytes has grown well past its size after a fresh build. 0, or -1 when out of
- * memory (the node is then left with health 0). */
+ * changed (manager/sched_cache.h): the node's old lists are freed (their room reused), so the
+ * node ends as it would in a fresh build. Only the string table keeps every distinct string
+ * it ever saw (container ids come and go): rebuild the view from scratch when
+ * sched_view_string_bytes has grown well past its size after a fresh build. 0, or -1 when out
+ * of memory (the node is then left with health 0). */
 int sched_view_update_engine(struct sched_view *v, size_t i, const struct engine *e,
                              const char *const *extra_labels, size_t nextra);
 
+/* Adds engine e as a node (as sched_view_add_engine) at index at (0..nnodes): the nodes from
+ * at on move up one. Returns at, or -1 when out of memory (a half-read node with health 0 may
+ * then be at at; at > nnodes adds nothing). */
+long sched_view_insert_engine(struct sched_view *v, size_t at, const struct engine *e,
+                              const char *const *extra_labels, size_t nextra);
+
+/* Removes node i and everything it held; the nodes after it move down one. i >= nnodes: no-op. */
+void sched_view_remove_node(struct sched_view *v, size_t i);
+
 /* The memory the view holds, in bytes. */
 size_t sched_view_bytes(const struct sched_view *v);
+
+/* The memory its string table holds, in bytes: it only grows (see sched_view_update_engine). */
+size_t sched_view_string_bytes(const struct sched_view *v);
 
 /* ---- the decision --------------------------------------------------------------------------- */
 
