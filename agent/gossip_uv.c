@@ -26,6 +26,9 @@
  * member that knows nobody yet contacts the first beacon it hears at once. */
 #define BEACON_CONTACT_JITTER_MS 400
 #define BEACON_CONTACTS_MAX 64
+/* Members that answer a stranger's beacon with their own, on average (see answer_beacon). */
+#define BEACON_ANSWERS 3
+#define BEACON_ANSWER_GAP_MS 20
 
 /* Beacons at start: quick retries while we know no one (agents started together miss each
  * other's first beacon while they are still starting), then rarely. Delays between beacons. */
@@ -79,6 +82,7 @@ struct gossip_uv {
     uv_timer_t timer, beacon_timer, seed_timer, contact_timer;
     struct beacon_contact contacts[BEACON_CONTACTS_MAX];
     uint64_t rng;
+    uint64_t last_answer_ms;      /* our last answer to a stranger's beacon */
     bool mcast_open, mcast6_open; /* handle initialised: close_all closes it */
     bool beacons4, beacons6;      /* that family's beacon socket is up */
     bool mcast6_idle_logged;      /* said once that no interface carries IPv6 beacons */
@@ -406,6 +410,46 @@ static void on_contact_timer(uv_timer_t *t)
     reschedule(g);
 }
 
+/* Our beacon, sealed, into out (*outlen). 0 or -1. */
+static int seal_beacon(struct gossip_uv *g, uint8_t out[BEACON_MAX_SIZE + SEAL_OVERHEAD],
+                       size_t *outlen)
+{
+    const struct member *me = membership_self(g->m);
+    struct beacon b = {
+        .name = proto_str_c(g->name), .addr = g->self_addr, .incarnation = me->incarnation};
+    uint8_t plain[BEACON_MAX_SIZE];
+    size_t len;
+    if (beacon_encode(&b, plain, sizeof(plain), &len, NULL) != 0 ||
+        seal_datagram(g->kr, SEAL_BEACON, plain, len, out, BEACON_MAX_SIZE + SEAL_OVERHEAD,
+                      outlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* A stranger's beacon heard while we are in a cluster: we beacon rarely by then, so a newcomer
+ * would wait for a jittered contact. A few members (BEACON_ANSWERS on average, at most one answer
+ * per BEACON_ANSWER_GAP_MS each) send it their beacon straight back, to the port it beacons
+ * from: knowing no one, it contacts the first it hears at once. */
+static void answer_beacon(struct gossip_uv *g, uv_udp_t *h, const struct sockaddr *from)
+{
+    size_t alive = membership_count_state(g->m, MEMBER_ALIVE);
+    uint64_t now = now_ms();
+    if (alive <= 1 || now < g->last_answer_ms + BEACON_ANSWER_GAP_MS)
+        return;
+    g->rng = g->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    if ((g->rng >> 33) % alive >= BEACON_ANSWERS)
+        return;
+    uint8_t out[BEACON_MAX_SIZE + SEAL_OVERHEAD];
+    size_t outlen;
+    if (seal_beacon(g, out, &outlen) != 0)
+        return;
+    uv_buf_t buf = uv_buf_init((char *)out, (unsigned)outlen);
+    if (uv_udp_try_send(h, &buf, 1, from) >= 0) {
+        g->st.beacons_sent++;
+        g->last_answer_ms = now;
+    }
+}
+
 static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                       unsigned flags)
 {
@@ -424,8 +468,10 @@ static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const str
     }
     if (proto_str_eq(b.name, g->name) && proto_addr_eq(&b.addr, &g->self_addr))
         return; /* our own, looped back */
-    if (membership_beacon_wanted(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation))
+    if (membership_beacon_wanted(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation)) {
         schedule_contact(g, &b, h == &g->mcast6);
+        answer_beacon(g, h, addr);
+    }
     reschedule(g);
 }
 
@@ -547,13 +593,9 @@ static void send_beacon6(struct gossip_uv *g, const uv_buf_t *buf)
 
 static void send_beacon(struct gossip_uv *g)
 {
-    const struct member *me = membership_self(g->m);
-    struct beacon b = {
-        .name = proto_str_c(g->name), .addr = g->self_addr, .incarnation = me->incarnation};
-    uint8_t plain[BEACON_MAX_SIZE], out[BEACON_MAX_SIZE + SEAL_OVERHEAD];
-    size_t len, outlen;
-    if (beacon_encode(&b, plain, sizeof(plain), &len, NULL) != 0 ||
-        seal_datagram(g->kr, SEAL_BEACON, plain, len, out, sizeof(out), &outlen) != 0)
+    uint8_t out[BEACON_MAX_SIZE + SEAL_OVERHEAD];
+    size_t outlen;
+    if (seal_beacon(g, out, &outlen) != 0)
         return;
     uv_buf_t buf = uv_buf_init((char *)out, (unsigned)outlen);
     if (g->beacons4 &&
