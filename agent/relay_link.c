@@ -237,7 +237,8 @@ int relay_link_send(struct relay_link *l, const struct frame *f)
     return seal_and_write(l, l->txplain, len, 0);
 }
 
-int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len)
+int relay_link_send_datav(struct relay_link *l, uint32_t stream, const uv_buf_t *bufs, size_t nbufs,
+                          size_t len)
 {
     if (l->phase != RELAY_LINK_READY)
         return -1;
@@ -248,9 +249,24 @@ int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *d
         fail(l, "cannot encode a DATA frame of %zu bytes", len);
         return -1;
     }
-    if (len)
-        memcpy(l->txplain + hl, data, len);
+    size_t off = 0;
+    for (size_t i = 0; i < nbufs && off < len; i++) {
+        size_t n = bufs[i].len < len - off ? bufs[i].len : len - off;
+        if (n)
+            memcpy(l->txplain + hl + off, bufs[i].base, n);
+        off += n;
+    }
+    if (off != len) {
+        fail(l, "a DATA frame of %zu bytes given %zu", len, off);
+        return -1;
+    }
     return seal_and_write(l, l->txplain, hl + len, 0);
+}
+
+int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    return relay_link_send_datav(l, stream, &b, 1, len);
 }
 
 /* ---- timer: handshake deadline, idle peer, pings --------------------------------------------- */

@@ -152,6 +152,11 @@ int relay_link_send(struct relay_link *l, const struct frame *f);
  * before it returns. */
 int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len);
 
+/* As relay_link_send_data for the bytes of bufs[0..nbufs) joined, len in all (<= FRAME_DATA_MAX):
+ * one frame for several pieces, copied before it returns. */
+int relay_link_send_datav(struct relay_link *l, uint32_t stream, const uv_buf_t *bufs, size_t nbufs,
+                          size_t len);
+
 /* Above the high-water mark: producers of DATA hold off until ops->drained. */
 bool relay_link_congested(const struct relay_link *l);
 bool relay_link_ready(const struct relay_link *l);

@@ -355,6 +355,7 @@ struct ms {
     size_t src_len, src_off;
     bool shutdown_after, shut, write_on_eof;
     bool park_on_done, parked; /* park the stream as its last write is done */
+    size_t piece;              /* bytes per write (0: 65536) */
     int done_ok, done_cancelled;
     /* what we receive */
     bool keep, check_pattern, pause_on_first, shutdown_on_eof;
@@ -387,8 +388,9 @@ static void ms_pump(struct ms *m)
 {
     while (m->s && m->src_off < m->src_len) {
         size_t n = m->src_len - m->src_off;
-        if (n > 65536)
-            n = 65536;
+        size_t most = m->piece ? m->piece : 65536;
+        if (n > most)
+            n = most;
         int rc = relay_stream_write(m->s, m->src + m->src_off, n, ms_written, m);
         if (rc == UV_ENOBUFS)
             return;
@@ -715,6 +717,33 @@ static void test_half_close(void)
     CHECK_INT(w.eng.half_received, n);
     free(body);
     ms_free(&m);
+    world_finish(&w);
+}
+
+/* Many small writes (joined into frames by the client) arrive whole and in order, each with
+ * its done callback. */
+static void test_small_writes(void)
+{
+    struct world w;
+    world_start(&w, NULL, NULL);
+    world_connect(&w, &manager_kp, agent_kp.pk, NULL);
+    size_t n = 3 * MB + 1;
+    uint8_t *src = malloc(n);
+    src[0] = 'E';
+    for (size_t i = 1; i < n; i++)
+        src[i] = pat(i - 1);
+    struct ms m = {
+        .src = src, .src_len = n, .piece = 1000, .shutdown_after = true, .check_pattern = true};
+    /* the first byte picks the mode: checked from the second on */
+    m.received = 0;
+    ms_open(&m, &w);
+    RUN_UNTIL(&w, m.closed, TIMEOUT_MS);
+    CHECK_INT(m.code, RELAY_END_OK);
+    CHECK_INT((int)m.received, (int)(n - 1 + 4)); /* the echo and "bye\n" */
+    CHECK_INT(m.done_ok, (int)((n + 999) / 1000));
+    CHECK_INT(m.done_cancelled, 0);
+    CHECK((int)m.pattern_errors <= 4); /* only "bye\n" may differ from the pattern */
+    free(src);
     world_finish(&w);
 }
 
@@ -1235,6 +1264,7 @@ int main(void)
     RUN(test_slow_consumer);
     RUN(test_ten_megabytes);
     RUN(test_half_close);
+    RUN(test_small_writes);
     RUN(test_engine_missing);
     RUN(test_close_paths);
     RUN(test_park);
