@@ -119,6 +119,7 @@ struct relay_link {
     size_t rlen;
     uint8_t *rxplain, *txplain; /* FRAME_MAX_SIZE each, from the handshake's end */
     size_t wq_bytes;
+    struct wreq *spare; /* a write buffer kept for the next frame */
     bool congested;
     bool lingering; /* our FINAL and FIN are out; waiting for the peer's FIN */
     uint64_t started_ms, last_rx_ms, last_tx_ms;
