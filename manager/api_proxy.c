@@ -658,9 +658,10 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
     p->detached = x == NULL;
     p->body_stream = opts->body_stream;
     p->body_chunked = opts->body_stream && req->chunked;
-    /* A kept engine connection when there is one, unless the body streams (it could not be
-     * sent again if that connection turned out to be gone). */
-    if (!p->body_stream)
+    /* A kept engine connection when there is one, for a GET or HEAD only: if that connection
+     * turns out to be gone, the request is sent again, and only those are safe to repeat
+     * (another request may have reached the engine before its connection went). */
+    if (!p->body_stream && (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0))
         p->s = relay_conn_unpark(e->conn, &stream_cb, p);
     p->reused = p->s != NULL;
     if (p->s == NULL)
