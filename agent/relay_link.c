@@ -13,7 +13,8 @@
 
 /* Bytes for the TCP handle: a sealed frame (or a handshake message). A frame goes out at once
  * with uv_try_write when nothing is queued; only what the socket does not take is queued, from
- * the same buffer. The link keeps one spare buffer of RELAY_LINK_FRAME_MAX bytes for that. */
+ * the same buffer. Small frames (requests, WINDOW, PING) are sealed in the link's one spare
+ * buffer of WREQ_SPARE bytes, which is never queued: a rest of it is copied out. */
 struct wreq {
     uv_write_t req;
     struct relay_link *l;
@@ -22,8 +23,7 @@ struct wreq {
     uint8_t data[];
 };
 
-/* A remainder this short is copied out of the spare buffer rather than queued in it. */
-#define WREQ_COPY_MAX 4096
+#define WREQ_SPARE 4096
 
 static uint64_t now_ms(const struct relay_link *l)
 {
@@ -165,15 +165,10 @@ void relay_link_close_graceful(struct relay_link *l, const char *reason)
 /* A buffer for need bytes: the spare if it fits, else a new one of that size. */
 static struct wreq *wreq_get(struct relay_link *l, size_t need)
 {
-    if (need <= RELAY_LINK_FRAME_MAX) {
-        struct wreq *w = l->spare;
-        if (w == NULL) {
-            w = malloc(sizeof(*w) + RELAY_LINK_FRAME_MAX);
-            if (w)
-                w->cap = RELAY_LINK_FRAME_MAX;
-        }
-        l->spare = NULL;
-        return w;
+    if (need <= WREQ_SPARE) {
+        if (l->spare == NULL && (l->spare = malloc(sizeof(struct wreq) + WREQ_SPARE)) != NULL)
+            l->spare->cap = WREQ_SPARE;
+        return l->spare;
     }
     struct wreq *w = malloc(sizeof(*w) + need);
     if (w)
@@ -183,9 +178,7 @@ static struct wreq *wreq_get(struct relay_link *l, size_t need)
 
 static void wreq_put(struct relay_link *l, struct wreq *w)
 {
-    if (l->spare == NULL && w->cap == RELAY_LINK_FRAME_MAX && l->phase != RELAY_LINK_CLOSING)
-        l->spare = w;
-    else
+    if (w != l->spare)
         free(w);
 }
 
@@ -229,8 +222,8 @@ static int write_raw(struct relay_link *l, struct wreq *w, size_t len)
         }
     }
     size_t rest = len - off;
-    if (rest <= WREQ_COPY_MAX && w->cap == RELAY_LINK_FRAME_MAX) {
-        /* A short tail: copied, so a queue of small frames never holds big buffers. */
+    if (w == l->spare) {
+        /* The spare stays the link's: what is left of it is copied out to be queued. */
         struct wreq *t = malloc(sizeof(*t) + rest);
         if (t == NULL) {
             wreq_put(l, w);

@@ -17,6 +17,8 @@
  *     read buffer is that size, and frames are opened from it in place;
  *   - the handshake must finish within handshake_ms of the connect or accept;
  *   - nothing received for idle_ms closes the link (the manager pings every ping_ms);
+ *   - frames are written with uv_try_write from the buffer they are sealed in (small ones in
+ *     one 4 KiB buffer the link keeps); only what the socket does not take at once is queued;
  *   - bytes queued on the TCP handle but not yet written: above RELAY_LINK_WQ_HIGH the link is
  *     congested (producers of DATA must wait for ops->drained, which comes below
  *     RELAY_LINK_WQ_LOW); above RELAY_LINK_WQ_MAX the peer is not reading and the link closes.
@@ -119,7 +121,7 @@ struct relay_link {
     size_t rlen;
     uint8_t *rxplain, *txplain; /* FRAME_MAX_SIZE each, from the handshake's end */
     size_t wq_bytes;
-    struct wreq *spare; /* a write buffer kept for the next frame */
+    struct wreq *spare; /* 4 KiB to seal small frames in, kept for the next one */
     bool congested;
     bool lingering; /* our FINAL and FIN are out; waiting for the peer's FIN */
     uint64_t started_ms, last_rx_ms, last_tx_ms;
