@@ -11,12 +11,19 @@
 
 #define GRACEFUL_CLOSE_MS 2000
 
+/* Bytes for the TCP handle: a sealed frame (or a handshake message). A frame goes out at once
+ * with uv_try_write when nothing is queued; only what the socket does not take is queued, from
+ * the same buffer. Small frames (requests, WINDOW, PING) are sealed in the link's one spare
+ * buffer of WREQ_SPARE bytes, which is never queued: a rest of it is copied out. */
 struct wreq {
     uv_write_t req;
     struct relay_link *l;
-    size_t len;
+    size_t len; /* bytes queued (counted in wq_bytes) */
+    size_t cap;
     uint8_t data[];
 };
+
+#define WREQ_SPARE 4096
 
 static uint64_t now_ms(const struct relay_link *l)
 {
@@ -57,7 +64,9 @@ static void on_handle_closed(uv_handle_t *h)
     free(l->rbuf);
     free(l->rxplain);
     free(l->txplain);
+    free(l->spare);
     l->rbuf = l->rxplain = l->txplain = NULL;
+    l->spare = NULL;
     l->ops->closed(l, l->reason);
 }
 
@@ -153,12 +162,32 @@ void relay_link_close_graceful(struct relay_link *l, const char *reason)
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
+/* A buffer for need bytes: the spare if it fits, else a new one of that size. */
+static struct wreq *wreq_get(struct relay_link *l, size_t need)
+{
+    if (need <= WREQ_SPARE) {
+        if (l->spare == NULL && (l->spare = malloc(sizeof(struct wreq) + WREQ_SPARE)) != NULL)
+            l->spare->cap = WREQ_SPARE;
+        return l->spare;
+    }
+    struct wreq *w = malloc(sizeof(*w) + need);
+    if (w)
+        w->cap = need;
+    return w;
+}
+
+static void wreq_put(struct relay_link *l, struct wreq *w)
+{
+    if (w != l->spare)
+        free(w);
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct wreq *w = req->data;
     struct relay_link *l = w->l;
     l->wq_bytes -= w->len;
-    free(w);
+    wreq_put(l, w);
     if (status < 0) {
         if (status != UV_ECANCELED)
             fail(l, "write to %s: %s", l->peer, uv_strerror(status));
@@ -171,19 +200,53 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-static int write_raw(struct relay_link *l, struct wreq *w)
+/* Writes w->data[0..len): what the socket takes at once, then the rest queued. w is the
+ * link's from here on. */
+static int write_raw(struct relay_link *l, struct wreq *w, size_t len)
 {
+    size_t off = 0;
+    l->last_tx_ms = now_ms(l);
+    if (l->wq_bytes == 0) {
+        uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&l->tcp, &b, 1);
+        if (n >= 0) {
+            off = (size_t)n;
+        } else if (n != UV_EAGAIN) {
+            wreq_put(l, w);
+            fail(l, "write to %s: %s", l->peer, uv_strerror(n));
+            return -1;
+        }
+        if (off == len) {
+            wreq_put(l, w);
+            return 0;
+        }
+    }
+    size_t rest = len - off;
+    if (w == l->spare) {
+        /* The spare stays the link's: what is left of it is copied out to be queued. */
+        struct wreq *t = malloc(sizeof(*t) + rest);
+        if (t == NULL) {
+            wreq_put(l, w);
+            fail(l, "out of memory");
+            return -1;
+        }
+        t->cap = rest;
+        memcpy(t->data, w->data + off, rest);
+        wreq_put(l, w);
+        w = t;
+        off = 0;
+    }
     w->l = l;
     w->req.data = w;
-    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    w->len = rest;
+    uv_buf_t buf = uv_buf_init((char *)w->data + off, (unsigned)rest);
     int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &buf, 1, on_written);
     if (rc < 0) {
-        free(w);
+        wreq_put(l, w);
         fail(l, "write to %s: %s", l->peer, uv_strerror(rc));
         return -1;
     }
-    l->wq_bytes += w->len;
-    l->last_tx_ms = now_ms(l);
+    l->wq_bytes += rest;
     if (l->wq_bytes >= RELAY_LINK_WQ_HIGH)
         l->congested = true;
     return 0;
@@ -191,14 +254,13 @@ static int write_raw(struct relay_link *l, struct wreq *w)
 
 static int send_bytes(struct relay_link *l, const uint8_t *p, size_t len)
 {
-    struct wreq *w = malloc(sizeof(*w) + len);
+    struct wreq *w = wreq_get(l, len);
     if (w == NULL) {
         fail(l, "out of memory");
         return -1;
     }
     memcpy(w->data, p, len);
-    w->len = len;
-    return write_raw(l, w);
+    return write_raw(l, w, len);
 }
 
 static int seal_and_write(struct relay_link *l, const uint8_t *pt, size_t len, int final)
@@ -208,18 +270,19 @@ static int seal_and_write(struct relay_link *l, const uint8_t *pt, size_t len, i
              RELAY_LINK_WQ_MAX);
         return -1;
     }
-    struct wreq *w = malloc(sizeof(*w) + len + FRAME_OVERHEAD);
+    struct wreq *w = wreq_get(l, len + FRAME_OVERHEAD);
     if (w == NULL) {
         fail(l, "out of memory");
         return -1;
     }
-    int rc = frame_seal(&l->fc, pt, len, final, w->data, len + FRAME_OVERHEAD, &w->len);
+    size_t sealed;
+    int rc = frame_seal(&l->fc, pt, len, final, w->data, w->cap, &sealed);
     if (rc != FRAME_OK) {
-        free(w);
+        wreq_put(l, w);
         fail(l, "cannot seal a frame: %s", frame_strerror(rc));
         return -1;
     }
-    return write_raw(l, w);
+    return write_raw(l, w, sealed);
 }
 
 int relay_link_send(struct relay_link *l, const struct frame *f)
@@ -237,7 +300,8 @@ int relay_link_send(struct relay_link *l, const struct frame *f)
     return seal_and_write(l, l->txplain, len, 0);
 }
 
-int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len)
+int relay_link_send_datav(struct relay_link *l, uint32_t stream, const uv_buf_t *bufs, size_t nbufs,
+                          size_t len)
 {
     if (l->phase != RELAY_LINK_READY)
         return -1;
@@ -248,9 +312,24 @@ int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *d
         fail(l, "cannot encode a DATA frame of %zu bytes", len);
         return -1;
     }
-    if (len)
-        memcpy(l->txplain + hl, data, len);
+    size_t off = 0;
+    for (size_t i = 0; i < nbufs && off < len; i++) {
+        size_t n = bufs[i].len < len - off ? bufs[i].len : len - off;
+        if (n)
+            memcpy(l->txplain + hl + off, bufs[i].base, n);
+        off += n;
+    }
+    if (off != len) {
+        fail(l, "a DATA frame of %zu bytes given %zu", len, off);
+        return -1;
+    }
     return seal_and_write(l, l->txplain, hl + len, 0);
+}
+
+int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    return relay_link_send_datav(l, stream, &b, 1, len);
 }
 
 /* ---- timer: handshake deadline, idle peer, pings --------------------------------------------- */

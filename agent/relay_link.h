@@ -17,6 +17,8 @@
  *     read buffer is that size, and frames are opened from it in place;
  *   - the handshake must finish within handshake_ms of the connect or accept;
  *   - nothing received for idle_ms closes the link (the manager pings every ping_ms);
+ *   - frames are written with uv_try_write from the buffer they are sealed in (small ones in
+ *     one 4 KiB buffer the link keeps); only what the socket does not take at once is queued;
  *   - bytes queued on the TCP handle but not yet written: above RELAY_LINK_WQ_HIGH the link is
  *     congested (producers of DATA must wait for ops->drained, which comes below
  *     RELAY_LINK_WQ_LOW); above RELAY_LINK_WQ_MAX the peer is not reading and the link closes.
@@ -119,6 +121,7 @@ struct relay_link {
     size_t rlen;
     uint8_t *rxplain, *txplain; /* FRAME_MAX_SIZE each, from the handshake's end */
     size_t wq_bytes;
+    struct wreq *spare; /* 4 KiB to seal small frames in, kept for the next one */
     bool congested;
     bool lingering; /* our FINAL and FIN are out; waiting for the peer's FIN */
     uint64_t started_ms, last_rx_ms, last_tx_ms;
@@ -151,6 +154,11 @@ int relay_link_send(struct relay_link *l, const struct frame *f);
 /* As relay_link_send for a DATA frame of data[0..len), len <= FRAME_DATA_MAX; data is copied
  * before it returns. */
 int relay_link_send_data(struct relay_link *l, uint32_t stream, const uint8_t *data, size_t len);
+
+/* As relay_link_send_data for the bytes of bufs[0..nbufs) joined, len in all (<= FRAME_DATA_MAX):
+ * one frame for several pieces, copied before it returns. */
+int relay_link_send_datav(struct relay_link *l, uint32_t stream, const uv_buf_t *bufs, size_t nbufs,
+                          size_t len);
 
 /* Above the high-water mark: producers of DATA hold off until ops->drained. */
 bool relay_link_congested(const struct relay_link *l);

@@ -425,6 +425,25 @@ static void on_data(struct rs_conn *c, const struct frame *f)
     if (len == 0)
         return;
     s->recv_window -= (uint32_t)len;
+    const uint8_t *data = f->u.data.payload.ptr;
+    if (s->connected && s->to_engine == 0) {
+        /* Straight from the frame when the socket takes it: no copy, no queued write. */
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&s->pipe, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            stream_reset(s, FRAME_CODE_ERROR, "engine write: %s", uv_strerror(n));
+            return;
+        }
+        if (n > 0) {
+            c->srv->st.bytes_to_engine += (size_t)n;
+            s->credit_pending += (uint32_t)n;
+            grant(s);
+            data += n;
+            len -= (size_t)n;
+        }
+        if (len == 0)
+            return;
+    }
     struct pipe_write *w = malloc(sizeof(*w) + len);
     if (w == NULL) {
         stream_reset(s, FRAME_CODE_ERROR, "out of memory");
@@ -433,7 +452,7 @@ static void on_data(struct rs_conn *c, const struct frame *f)
     w->s = s;
     w->next = NULL;
     w->len = len;
-    memcpy(w->data, f->u.data.payload.ptr, len);
+    memcpy(w->data, data, len);
     s->to_engine += len;
     if (s->connected) {
         pipe_write(s, w);

@@ -38,6 +38,9 @@ struct api_proxy {
     bool body_chunked; /* ... re-framed as chunks toward the engine */
     bool body_ended;   /* ... and its end was written */
     bool body_high;    /* (detached) the queue went over TO_ENGINE_HIGH: on_body_drain owed */
+    bool reused;       /* the stream carried an earlier request (relay_conn_unpark) */
+    bool answering;    /* bytes of the answer arrived */
+    bool extra;        /* bytes came after the answer: the connection is not reusable */
     /* buffered mode */
     bool buffered;
     char *body;
@@ -88,6 +91,22 @@ void api_proxy_error(struct api_exchange *x, int status, const char *fmt, ...)
     api_response_free(&resp);
 }
 
+/* The engine's answer is over: its connection carries the next request to this engine if the
+ * answer said keep-alive, was read in full with nothing after it, and the request is all out
+ * (no upgrade, no body still streaming); otherwise the stream is closed. Leaves p->s NULL when
+ * parked: the caller then owes proxy_maybe_free. */
+static void release_stream(struct api_proxy *p)
+{
+    if (p->s == NULL)
+        return;
+    if (p->complete && p->keep_alive && !p->extra && !p->upgraded &&
+        (!p->body_stream || p->body_ended) && relay_stream_park(p->s)) {
+        p->s = NULL;
+        return;
+    }
+    relay_stream_close(p->s);
+}
+
 /* The exchange is over from our side: answered, or the client's connection to be closed. */
 static void finish(struct api_proxy *p, bool keep_alive)
 {
@@ -96,7 +115,9 @@ static void finish(struct api_proxy *p, bool keep_alive)
         p->x = NULL;
         api_exchange_end(x, keep_alive);
     }
-    if (p->s)
+    if (p->s && p->complete && keep_alive)
+        release_stream(p);
+    else if (p->s)
         relay_stream_close(p->s);
 }
 
@@ -220,8 +241,7 @@ static void buffered_answer(struct api_proxy *p)
         p->o.on_response(p->o.arg, x, p->engine, (int)p->parser.status_code, p->content_type,
                          p->body ? p->body : "", p->body_len);
     }
-    if (p->s)
-        relay_stream_close(p->s);
+    release_stream(p);
 }
 
 /* ---- the two directions of an upgraded stream ---- */
@@ -401,8 +421,11 @@ static void stream_data(struct relay_stream *s, const uint8_t *data, size_t len,
         pass(p, data, len);
         return;
     }
-    if (p->complete)
+    if (p->complete) {
+        p->extra = true;
         return; /* bytes after the answer: not the client's */
+    }
+    p->answering = true;
     size_t used = http_parser_execute(&p->parser, &response_settings, (const char *)data, len);
     if (p->parser.upgrade && p->parser.status_code == 101) {
         /* The head went through the parser; everything from the head on is the client's. */
@@ -424,16 +447,64 @@ static void stream_data(struct relay_stream *s, const uint8_t *data, size_t len,
     if (!p->buffered)
         pass(p, data, p->complete ? used : len);
     if (p->complete) {
+        p->extra = used < len;
         if (p->buffered)
             buffered_answer(p);
         else
             finish(p, p->keep_alive);
+        proxy_maybe_free(p); /* if the stream was parked: nothing else holds p */
     }
+}
+
+static void request_written(struct relay_stream *s, int status, void *arg);
+static const struct relay_stream_callbacks stream_cb;
+
+static void orphan_data(struct relay_stream *s, const uint8_t *data, size_t len, void *arg)
+{
+    (void)s;
+    (void)data;
+    (void)len;
+    (void)arg;
+}
+
+static void orphan_close(struct relay_stream *s, int code, const char *reason, void *arg)
+{
+    (void)s;
+    (void)code;
+    (void)reason;
+    (void)arg;
+}
+
+static const struct relay_stream_callbacks orphan_cb = {orphan_data, NULL, orphan_close};
+
+/* A reused stream that ended before any byte of the answer came: the engine closed that idle
+ * connection as it was handed out. The request is still whole here, so it goes once more, on a
+ * new stream. true if handled (retried, or failed and p released); false if it cannot be
+ * retried. */
+static bool retry(struct api_proxy *p, struct relay_stream *old)
+{
+    if (!p->reused || p->answering || p->body_stream || p->upgraded ||
+        (p->x == NULL && !(p->detached && !p->answered)))
+        return false;
+    p->reused = false;
+    struct relay_conn *c = relay_stream_conn(old);
+    relay_stream_set_callbacks(old, &orphan_cb, NULL);
+    relay_stream_close(old);
+    log_debug("api", "node %s: a kept engine connection was gone; the request goes again",
+              p->engine);
+    p->s = relay_stream_open(c, &stream_cb, p);
+    int rc = p->s ? relay_stream_write(p->s, (const uint8_t *)p->request, p->request_len,
+                                       request_written, p)
+                  : UV_ENOTCONN;
+    if (rc < 0) {
+        fail(p, p->s ? uv_strerror(rc) : "the relay connection is closing");
+        proxy_maybe_free(p);
+    }
+    return true;
 }
 
 static void stream_eof(struct relay_stream *s, void *arg)
 {
-    (void)s;
     struct api_proxy *p = arg;
     if (p->upgraded) {
         p->engine_eof = true;
@@ -443,6 +514,8 @@ static void stream_eof(struct relay_stream *s, void *arg)
             finish(p, false);
         return;
     }
+    if (!p->complete && retry(p, s))
+        return;
     if (!p->complete) {
         /* A body delimited by the connection's end completes here. */
         http_parser_execute(&p->parser, &response_settings, NULL, 0);
@@ -460,9 +533,10 @@ static void stream_eof(struct relay_stream *s, void *arg)
 
 static void stream_close(struct relay_stream *s, int code, const char *reason, void *arg)
 {
-    (void)s;
     struct api_proxy *p = arg;
     p->s = NULL;
+    if (!p->complete && retry(p, s))
+        return;
     if (p->detached && !p->answered) {
         fail(p, reason && reason[0] ? reason : "stream ended");
     } else if (p->x) {
@@ -584,7 +658,14 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
     p->detached = x == NULL;
     p->body_stream = opts->body_stream;
     p->body_chunked = opts->body_stream && req->chunked;
-    p->s = relay_stream_open(e->conn, &stream_cb, p);
+    /* A kept engine connection when there is one, for a GET or HEAD only: if that connection
+     * turns out to be gone, the request is sent again, and only those are safe to repeat
+     * (another request may have reached the engine before its connection went). */
+    if (!p->body_stream && (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0))
+        p->s = relay_conn_unpark(e->conn, &stream_cb, p);
+    p->reused = p->s != NULL;
+    if (p->s == NULL)
+        p->s = relay_stream_open(e->conn, &stream_cb, p);
     if (p->s == NULL) {
         p->x = NULL;
         if (x)

@@ -24,6 +24,14 @@
  * replacement given) sent with a Content-Length; Transfer-Encoding and Expect are dropped
  * since the body is already whole.
  *
+ * Engine connections are kept: an answer read in full that keeps its connection alive (and
+ * had nothing after it, no upgrade, no body still going) leaves its relay stream parked on
+ * the engine's relay connection (relay_stream_park), and the next request to that engine takes
+ * it instead of opening a stream — no OPEN, no connect on the agent, no CLOSE. Only a GET or
+ * HEAD takes a kept connection: one that finds it gone (an end-of-file or reset before the
+ * first byte of the answer) is sent once more on a new stream, which is safe for those only.
+ * Every other request opens a new stream (and may leave it kept for the next).
+ *
  * Failures before any byte reached the client are answered as Docker-style errors: 502 when
  * the engine's relay is not connected or the stream is reset ("swarm: node NAME: REASON"), 502
  * when the engine's answer is not HTTP. After bytes went out, the client's connection is

@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Queued writes joined into one DATA frame at most. */
+#define DATA_PIECES_MAX 16
+
 struct wq_item {
     struct wq_item *next;
     const uint8_t *data;
@@ -56,6 +59,9 @@ struct relay_stream {
     struct rx_chunk *rx, *rx_tail;
     size_t rx_bytes;
     bool eof_received, eof_delivered;
+    /* parked for reuse (relay_stream_park) since parked_ms */
+    bool parked;
+    uint64_t parked_ms;
     /* the end */
     bool ended;
     int end_code;
@@ -75,6 +81,8 @@ struct relay_conn {
     size_t nlive;
     struct relay_stream *sq, *sq_tail;
     uint32_t next_id;
+    struct relay_stream *parked[RELAY_PARKED_MAX]; /* oldest first */
+    size_t nparked;
     char reason[256];
     /* the state message being joined (state_open: a chunk with more = true came) */
     bool state_open;
@@ -131,12 +139,27 @@ static void send_close(struct relay_stream *s, enum frame_close_how how, uint32_
     relay_link_send(&s->c->link, &f);
 }
 
+static void unpark_remove(struct relay_stream *s)
+{
+    struct relay_conn *c = s->c;
+    for (size_t i = 0; i < c->nparked; i++) {
+        if (c->parked[i] == s) {
+            memmove(&c->parked[i], &c->parked[i + 1], (c->nparked - i - 1) * sizeof(c->parked[0]));
+            c->nparked--;
+            break;
+        }
+    }
+    s->parked = false;
+}
+
 /* Marks the stream ended: queued writes are cancelled, buffered data dropped; the kick runs the
  * callbacks and frees it. */
 static void end_stream(struct relay_stream *s, int code, const char *reason)
 {
     if (s->ended)
         return;
+    if (s->parked)
+        unpark_remove(s);
     s->ended = true;
     s->end_code = code;
     snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
@@ -204,19 +227,34 @@ static bool send_turn(struct relay_stream *s)
     while (s->wq && s->wq->off == s->wq->len)
         complete_write(s);
     if (s->wq && s->send_credit > 0) {
-        struct wq_item *w = s->wq;
-        size_t n = w->len - w->off;
-        if (n > s->send_credit)
-            n = (size_t)s->send_credit;
-        if (n > FRAME_DATA_MAX)
-            n = FRAME_DATA_MAX;
-        if (relay_link_send_data(l, s->id, w->data + w->off, n) < 0)
+        /* As many queued writes as one frame takes: a client's small reads (16 KiB) go out in
+         * full frames, so the agent and the engine see a quarter of the writes. */
+        size_t room = FRAME_DATA_MAX;
+        if (room > s->send_credit)
+            room = (size_t)s->send_credit;
+        uv_buf_t bufs[DATA_PIECES_MAX];
+        size_t nb = 0, total = 0;
+        for (struct wq_item *w = s->wq; w && nb < DATA_PIECES_MAX && total < room; w = w->next) {
+            size_t n = w->len - w->off;
+            if (n > room - total)
+                n = room - total;
+            bufs[nb++] = uv_buf_init((char *)w->data + w->off, (unsigned)n);
+            total += n;
+        }
+        if (relay_link_send_datav(l, s->id, bufs, nb, total) < 0)
             return false;
-        w->off += n;
-        s->wq_bytes -= n;
-        s->send_credit -= n;
-        if (w->off == w->len)
-            complete_write(s);
+        s->wq_bytes -= total;
+        s->send_credit -= total;
+        while (total > 0) {
+            struct wq_item *w = s->wq;
+            size_t n = w->len - w->off;
+            if (n > total)
+                n = total;
+            w->off += n;
+            total -= n;
+            if (w->off == w->len)
+                complete_write(s);
+        }
     }
     if (s->wq == NULL && s->shutdown_requested && !s->close_write_sent) {
         send_close(s, FRAME_CLOSE_WRITE, FRAME_CODE_OK, "");
@@ -286,6 +324,11 @@ static void on_data_frame(struct relay_conn *c, const struct frame *f)
     s->recv_window -= (uint32_t)len;
     if (len == 0)
         return;
+    if (s->parked) {
+        /* An idle engine connection does not talk: it cannot carry another request. */
+        relay_stream_close(s);
+        return;
+    }
     if (!s->paused && s->rx == NULL) {
         s->cb.on_data(s, f->u.data.payload.ptr, len, s->arg);
         consumed(s, len);
@@ -324,6 +367,8 @@ static void on_close_frame(struct relay_conn *c, const struct frame *f)
         return;
     }
     s->eof_received = true;
+    if (s->parked)
+        relay_stream_close(s); /* the engine closed an idle connection */
     schedule(c);
 }
 
@@ -616,6 +661,8 @@ const char *relay_conn_peer(const struct relay_conn *c)
 struct relay_stream *relay_stream_open(struct relay_conn *c,
                                        const struct relay_stream_callbacks *cb, void *arg)
 {
+    if (!c->closing && c->nlive >= RELAY_MAX_STREAMS && c->nparked > 0)
+        relay_stream_close(c->parked[0]); /* an idle one makes room */
     if (c->closing || c->nlive >= RELAY_MAX_STREAMS || c->next_id == 0)
         return NULL;
     struct relay_stream *s = calloc(1, sizeof(*s));
@@ -692,6 +739,73 @@ void relay_stream_close(struct relay_stream *s)
     if (s->open_sent && !(s->close_write_sent && s->eof_received))
         send_close(s, FRAME_CLOSE_RESET, FRAME_CODE_OK, "closed by the manager");
     end_stream(s, RELAY_END_LOCAL, "closed");
+}
+
+void relay_stream_set_callbacks(struct relay_stream *s, const struct relay_stream_callbacks *cb,
+                                void *arg)
+{
+    s->cb = *cb;
+    s->arg = arg;
+}
+
+/* A parked stream's callbacks: nothing reaches them (data, end-of-file and resets close it
+ * first), and its end is the client's own business. */
+static void parked_data(struct relay_stream *s, const uint8_t *data, size_t len, void *arg)
+{
+    (void)s;
+    (void)data;
+    (void)len;
+    (void)arg;
+}
+
+static void parked_close(struct relay_stream *s, int code, const char *reason, void *arg)
+{
+    (void)s;
+    (void)code;
+    (void)reason;
+    (void)arg;
+}
+
+static const struct relay_stream_callbacks parked_cb = {parked_data, NULL, parked_close};
+
+bool relay_stream_park(struct relay_stream *s)
+{
+    struct relay_conn *c = s->c;
+    if (s->ended || s->parked || c->closing || !s->open_sent || s->wq || s->done || s->rx ||
+        s->eof_received || s->shutdown_requested)
+        return false;
+    if (c->nparked == RELAY_PARKED_MAX)
+        relay_stream_close(c->parked[0]); /* takes it out of the list */
+    s->cb = parked_cb;
+    s->arg = NULL;
+    s->paused = false; /* whatever comes must be seen, to close it */
+    s->parked = true;
+    s->parked_ms = uv_now(c->loop);
+    c->parked[c->nparked++] = s;
+    return true;
+}
+
+struct relay_stream *relay_conn_unpark(struct relay_conn *c,
+                                       const struct relay_stream_callbacks *cb, void *arg)
+{
+    if (c->closing || !relay_link_ready(&c->link))
+        return NULL;
+    uint64_t now = uv_now(c->loop);
+    /* The oldest are first: any too old is closed, the newest is handed out. */
+    while (c->nparked > 0 && now - c->parked[0]->parked_ms >= RELAY_PARKED_IDLE_MS)
+        relay_stream_close(c->parked[0]);
+    if (c->nparked == 0)
+        return NULL;
+    struct relay_stream *s = c->parked[--c->nparked];
+    s->parked = false;
+    s->cb = *cb;
+    s->arg = arg;
+    return s;
+}
+
+size_t relay_conn_nparked(const struct relay_conn *c)
+{
+    return c->nparked;
 }
 
 size_t relay_stream_write_queue_size(const struct relay_stream *s)

@@ -67,6 +67,9 @@
 #include <uv.h>
 
 #define RELAY_STREAM_WRITE_QUEUE_MAX (1024 * 1024)
+/* Idle streams kept per connection for reuse (relay_stream_park), and how long one is kept. */
+#define RELAY_PARKED_MAX 8
+#define RELAY_PARKED_IDLE_MS 30000
 
 /* How a stream ended (its on_close code). 1..4 are the agent's CLOSE codes (FRAME_CODE_*). */
 enum relay_end {
@@ -154,6 +157,38 @@ void relay_stream_read_start(struct relay_stream *s);
 /* Ends the stream both ways (the agent closes the engine socket): on_close(RELAY_END_LOCAL)
  * follows, unless the stream already ended. Safe until on_close returned. */
 void relay_stream_close(struct relay_stream *s);
+
+/* Replaces the stream's callbacks and their arg (cb is copied); from now on only these run,
+ * write done callbacks excepted (each keeps its own). */
+void relay_stream_set_callbacks(struct relay_stream *s, const struct relay_stream_callbacks *cb,
+                                void *arg);
+
+/*
+ * Reuse. An owner whose exchange on a stream is over while the engine connection behind it may
+ * carry another (an HTTP answer read in full that keeps the connection alive) parks the stream
+ * instead of closing it: saved per request are the OPEN and CLOSE frames, the agent's connect
+ * to the engine socket and the engine's accept. The relay itself never knows why a stream is
+ * reusable; the owner does.
+ *
+ * relay_stream_park: true if the stream is parked; the client owns it from then on and none of
+ * the caller's callbacks runs again for it (write done callbacks included: a stream with a
+ * write not yet done is not parked). false (nothing changed: close it as usual) if it ended,
+ * has bytes queued either way, was shut down, or its agent side ended. While parked, anything
+ * from the agent on it (DATA, end-of-file, a reset) means the engine connection cannot carry
+ * another request: the stream is closed. At most RELAY_PARKED_MAX per connection (parking one
+ * more closes the oldest).
+ *
+ * relay_conn_unpark: the most recently parked stream, with cb and arg as its callbacks, ready
+ * for writes; NULL if there is none. Streams parked longer than RELAY_PARKED_IDLE_MS are
+ * closed instead. A reused stream may still find the engine connection gone (closed by the
+ * engine as it was handed out): the owner sees an end-of-file or a reset before any byte and
+ * may retry on a new stream.
+ */
+bool relay_stream_park(struct relay_stream *s);
+struct relay_stream *relay_conn_unpark(struct relay_conn *c,
+                                       const struct relay_stream_callbacks *cb, void *arg);
+/* Streams parked on the connection now. */
+size_t relay_conn_nparked(const struct relay_conn *c);
 
 /* Bytes queued by relay_stream_write and not yet sealed. */
 size_t relay_stream_write_queue_size(const struct relay_stream *s);

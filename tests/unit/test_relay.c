@@ -354,6 +354,8 @@ struct ms {
     const uint8_t *src;
     size_t src_len, src_off;
     bool shutdown_after, shut, write_on_eof;
+    bool park_on_done, parked; /* park the stream as its last write is done */
+    size_t piece;              /* bytes per write (0: 65536) */
     int done_ok, done_cancelled;
     /* what we receive */
     bool keep, check_pattern, pause_on_first, shutdown_on_eof;
@@ -373,6 +375,11 @@ static void ms_written(struct relay_stream *s, int status, void *arg)
         m->done_ok++;
     else
         m->done_cancelled++;
+    if (status == 0 && m->park_on_done && m->src_off == m->src_len && relay_stream_park(s)) {
+        m->parked = true;
+        m->s = NULL;
+        return;
+    }
     if (status == 0 && m->s)
         ms_pump(m);
 }
@@ -381,8 +388,9 @@ static void ms_pump(struct ms *m)
 {
     while (m->s && m->src_off < m->src_len) {
         size_t n = m->src_len - m->src_off;
-        if (n > 65536)
-            n = 65536;
+        size_t most = m->piece ? m->piece : 65536;
+        if (n > most)
+            n = most;
         int rc = relay_stream_write(m->s, m->src + m->src_off, n, ms_written, m);
         if (rc == UV_ENOBUFS)
             return;
@@ -709,6 +717,33 @@ static void test_half_close(void)
     CHECK_INT(w.eng.half_received, n);
     free(body);
     ms_free(&m);
+    world_finish(&w);
+}
+
+/* Many small writes (joined into frames by the client) arrive whole and in order, each with
+ * its done callback. */
+static void test_small_writes(void)
+{
+    struct world w;
+    world_start(&w, NULL, NULL);
+    world_connect(&w, &manager_kp, agent_kp.pk, NULL);
+    size_t n = 3 * MB + 1;
+    uint8_t *src = malloc(n);
+    src[0] = 'E';
+    for (size_t i = 1; i < n; i++)
+        src[i] = pat(i - 1);
+    struct ms m = {
+        .src = src, .src_len = n, .piece = 1000, .shutdown_after = true, .check_pattern = true};
+    /* the first byte picks the mode: checked from the second on */
+    m.received = 0;
+    ms_open(&m, &w);
+    RUN_UNTIL(&w, m.closed, TIMEOUT_MS);
+    CHECK_INT(m.code, RELAY_END_OK);
+    CHECK_INT((int)m.received, (int)(n - 1 + 4)); /* the echo and "bye\n" */
+    CHECK_INT(m.done_ok, (int)((n + 999) / 1000));
+    CHECK_INT(m.done_cancelled, 0);
+    CHECK((int)m.pattern_errors <= 4); /* only "bye\n" may differ from the pattern */
+    free(src);
     world_finish(&w);
 }
 
@@ -1128,6 +1163,90 @@ static void test_eviction(void)
     world_finish(&w);
 }
 
+/* Reuse: a stream parked after its echo is handed out again, on the same engine connection;
+ * anything the agent sends on a parked stream closes it; parking is bounded per connection;
+ * a connection closing with parked streams frees them. */
+static void test_park(void)
+{
+    struct world w;
+    world_start(&w, NULL, NULL);
+    world_connect(&w, &manager_kp, agent_kp.pk, NULL);
+    RUN_UNTIL(&w, w.ready == 1, TIMEOUT_MS);
+    CHECK(relay_conn_unpark(w.conn, &ms_cb, NULL) == NULL);
+
+    struct ms m = {.src = (const uint8_t *)"Ehello", .src_len = 6, .keep = true};
+    ms_open(&m, &w);
+    RUN_UNTIL(&w, m.rx_len == 5 && m.done_ok == 1, TIMEOUT_MS);
+    /* Not while bytes wait to be sealed; yes once the exchange is over. */
+    CHECK_INT(relay_stream_write(m.s, (const uint8_t *)"x", 1, NULL, NULL), 0);
+    CHECK(!relay_stream_park(m.s));
+    RUN_UNTIL(&w, m.rx_len == 6, TIMEOUT_MS);
+    CHECK(relay_stream_park(m.s));
+    CHECK_INT((int)relay_conn_nparked(w.conn), 1);
+    m.s = NULL; /* the client's now */
+
+    struct ms m2 = {.src = (const uint8_t *)"again", .src_len = 5, .keep = true};
+    m2.s = relay_conn_unpark(w.conn, &ms_cb, &m2);
+    CHECK(m2.s != NULL);
+    CHECK_INT((int)relay_conn_nparked(w.conn), 0);
+    ms_pump(&m2);
+    RUN_UNTIL(&w, m2.rx_len == 5, TIMEOUT_MS);
+    CHECK(m2.rx_len == 5 && memcmp(m2.rx, "again", 5) == 0);
+    CHECK_INT(w.eng.accepted, 1); /* one engine connection carried both */
+    CHECK_INT((int)relay_server_stats(w.srv)->streams_opened, 1);
+    CHECK_INT(m.closed, 0); /* the first owner hears nothing more */
+
+    /* Parked with an echo still on its way (as its write is done, before the echo can
+     * come): the echo closes it, and the agent lets go of the engine connection. */
+    m2.src = (const uint8_t *)"late";
+    m2.src_len = 4;
+    m2.src_off = 0;
+    m2.park_on_done = true;
+    ms_pump(&m2);
+    RUN_UNTIL(&w, m2.parked, TIMEOUT_MS);
+    CHECK_INT((int)relay_conn_nparked(w.conn), 1);
+    RUN_UNTIL(&w, relay_conn_nparked(w.conn) == 0 && relay_server_nstreams(w.srv) == 0, TIMEOUT_MS);
+    CHECK_INT(m2.closed, 0);
+    CHECK_INT((int)m2.rx_len, 5);
+
+    /* At most RELAY_PARKED_MAX: one more closes the oldest. */
+    enum { N = RELAY_PARKED_MAX + 1 };
+    static struct ms many[N];
+    memset(many, 0, sizeof(many));
+    for (int i = 0; i < N; i++) {
+        many[i] = (struct ms){.src = (const uint8_t *)"Eab", .src_len = 3, .keep = true};
+        ms_open(&many[i], &w);
+    }
+    int echoed = 0;
+    DEADLINE_START(&w, TIMEOUT_MS);
+    while (echoed < N && !w.timed_out) {
+        uv_run(&w.loop, UV_RUN_ONCE);
+        echoed = 0;
+        for (int i = 0; i < N; i++)
+            echoed += many[i].rx_len == 2 && many[i].done_ok == 1;
+    }
+    DEADLINE_STOP(&w);
+    CHECK_INT(echoed, N);
+    int parked = 0;
+    for (int i = 0; i < N; i++) {
+        if (many[i].s && relay_stream_park(many[i].s)) {
+            parked++;
+            many[i].s = NULL;
+        }
+    }
+    CHECK_INT(parked, N);
+    CHECK_INT((int)relay_conn_nparked(w.conn), RELAY_PARKED_MAX);
+    RUN_UNTIL(&w, relay_server_nstreams(w.srv) == RELAY_PARKED_MAX, TIMEOUT_MS);
+    for (int i = 0; i < N; i++) {
+        CHECK_INT(many[i].closed, 0);
+        ms_free(&many[i]);
+    }
+    ms_free(&m);
+    ms_free(&m2);
+    world_finish(&w); /* closes the parked streams with the connection */
+    CHECK_INT(w.eng.open, 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as daemon_run does: a peer gone is an error code, not a signal */
@@ -1145,8 +1264,10 @@ int main(void)
     RUN(test_slow_consumer);
     RUN(test_ten_megabytes);
     RUN(test_half_close);
+    RUN(test_small_writes);
     RUN(test_engine_missing);
     RUN(test_close_paths);
+    RUN(test_park);
     RUN(test_hostile_peers);
     RUN(test_handshake_limits);
     RUN(test_eviction);
