@@ -361,18 +361,19 @@ static void arm_contact_timer(struct gossip_uv *g)
         uv_timer_start(&g->contact_timer, on_contact_timer, due > now ? due - now : 0, 0);
 }
 
-static void schedule_contact(struct gossip_uv *g, const struct beacon *b, bool via6)
+/* true if this made a new contact (none for that name was on its way). */
+static bool schedule_contact(struct gossip_uv *g, const struct beacon *b, bool via6)
 {
     struct beacon_contact *free_slot = NULL;
     for (size_t i = 0; i < BEACON_CONTACTS_MAX; i++) {
         struct beacon_contact *c = &g->contacts[i];
         if (c->used && proto_str_eq(b->name, c->name))
-            return; /* already on its way */
+            return false; /* already on its way */
         if (!c->used && free_slot == NULL)
             free_slot = c;
     }
     if (free_slot == NULL)
-        return; /* a flood of strangers: the next beacon will ask again */
+        return false; /* a flood of strangers: the next beacon will ask again */
     /* Alone and not already contacting anyone: no reason to wait. */
     bool first = membership_count(g->m) == 1 && g->nconns == 0;
     for (size_t i = 0; first && i < BEACON_CONTACTS_MAX; i++)
@@ -385,6 +386,7 @@ static void schedule_contact(struct gossip_uv *g, const struct beacon *b, bool v
     free_slot->via6 = via6;
     free_slot->due_ms = now_ms() + (first ? 0 : (g->rng >> 33) % BEACON_CONTACT_JITTER_MS);
     arm_contact_timer(g);
+    return true;
 }
 
 static void on_contact_timer(uv_timer_t *t)
@@ -469,8 +471,10 @@ static void on_beacon(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const str
     if (proto_str_eq(b.name, g->name) && proto_addr_eq(&b.addr, &g->self_addr))
         return; /* our own, looped back */
     if (membership_beacon_wanted(g->m, now_ms(), b.name.ptr, b.name.len, &b.addr, b.incarnation)) {
-        schedule_contact(g, &b, h == &g->mcast6);
-        answer_beacon(g, h, addr);
+        /* Answered once per contact: two members that hear each other's answers do not go on
+         * answering them. */
+        if (schedule_contact(g, &b, h == &g->mcast6))
+            answer_beacon(g, h, addr);
     }
     reschedule(g);
 }
