@@ -23,28 +23,11 @@ SWARM=$(readlink -f "${1:?usage: test_body.sh PATH/TO/swarm}")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 source "$HERE/lab.sh"
+# shellcheck source=tests/lab/harness.sh
+source "$HERE/harness.sh"
 
 N=2
-T0=$SECONDS
 declare -A AGENT_PID
-
-step() { printf '\n== [%3ss] %s\n' "$((SECONDS - T0))" "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-fail() {
-    printf 'FAIL: %s\n' "$*"
-    for f in "$LAB_DIR"/agent*.log "$LAB_DIR"/manager.log; do
-        [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; }
-    done
-    exit 1
-}
-wait_for() {
-    local limit=$1 what=$2 start=$SECONDS
-    shift 2
-    while ! "$@"; do
-        ((SECONDS - start < limit)) || fail "$what: not within ${limit}s"
-        sleep 0.2
-    done
-}
 
 lab_trap_cleanup
 rc=0
@@ -68,12 +51,8 @@ for ((i = 1; i <= N; i++)); do
         --state-dir "$LAB_DIR/a$i" --engine "unix://$(lab_sock "$i")" --name "agent$i"
     AGENT_PID[$i]=$LAB_SPAWNED_PID
 done
-lab_spawn 1 "$LAB_DIR/manager.log" bash -c \
-    'pidfile=$1; shift; "$@" & echo $! >"$pidfile"; wait $!; echo "manager exited with code $?"' \
-    _ "$LAB_DIR/manager.pid" "$SWARM" manage --state-dir "$LAB_DIR/mgr" \
+spawn_manager "$LAB_DIR/manager.log" "$LAB_DIR/manager.pid" --state-dir "$LAB_DIR/mgr" \
     -H "unix://$SOCK" --bind 0.0.0.0:7950 --name manager
-wait_for 10 "the manager's pid file" test -s "$LAB_DIR/manager.pid"
-MGR_PID=$(cat "$LAB_DIR/manager.pid")
 wait_for 30 "the manager lists $N agents and itself alive" all_alive
 wait_for 30 "docker info shows $N nodes" nodes_up
 ok "$N engines behind the manager"

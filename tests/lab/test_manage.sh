@@ -34,32 +34,12 @@ SWARM=$(readlink -f "${1:?usage: test_manage.sh PATH/TO/swarm}")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 source "$HERE/lab.sh"
+# shellcheck source=tests/lab/harness.sh
+source "$HERE/harness.sh"
 
 N=3
 TCP_PORT=2399
-T0=$SECONDS
 declare -A AGENT_PID
-
-step() { printf '\n== [%3ss] %s\n' "$((SECONDS - T0))" "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-fail() {
-    printf 'FAIL: %s\n' "$*"
-    for f in "$LAB_DIR"/agent*.log "$LAB_DIR"/manager.log; do
-        [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; }
-    done
-    exit 1
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s
-wait_for() {
-    local limit=$1 what=$2 start=$SECONDS t0
-    shift 2
-    t0=$(date +%s%N)
-    while ! "$@"; do
-        ((SECONDS - start < limit)) || fail "$what: not within ${limit}s"
-        sleep 0.2
-    done
-    WAITED_MS=$((($(date +%s%N) - t0) / 1000000))
-}
 
 # Debian's python3-docker (5.0.3, what the reference traces used), and any other docker-py the
 # python3 on PATH has.
@@ -112,13 +92,9 @@ for ((i = 1; i <= N; i++)); do
     AGENT_PID[$i]=$LAB_SPAWNED_PID
 done
 # A small shell around the manager records its exit code (the lab tears the shell down too).
-lab_spawn 1 "$LAB_DIR/manager.log" bash -c \
-    'pidfile=$1; shift; "$@" & echo $! >"$pidfile"; wait $!; echo "manager exited with code $?"' \
-    _ "$LAB_DIR/manager.pid" "$SWARM" manage --state-dir "$LAB_DIR/mgr" \
+spawn_manager "$LAB_DIR/manager.log" "$LAB_DIR/manager.pid" --state-dir "$LAB_DIR/mgr" \
     -H "unix://$SOCK" -H "tcp://127.0.0.1:$TCP_PORT" --bind 0.0.0.0:7950 --name manager \
     --heartbeat 10s
-wait_for 10 "the manager's pid file" test -s "$LAB_DIR/manager.pid"
-MGR_PID=$(cat "$LAB_DIR/manager.pid")
 warned() { grep -q "warning: --heartbeat is ignored" "$LAB_DIR/manager.log"; }
 wait_for 10 "a warning for the classic --heartbeat flag" warned
 wait_for 30 "the manager lists 3 agents and itself alive" four_alive

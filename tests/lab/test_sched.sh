@@ -29,31 +29,11 @@ SWARM=$(readlink -f "${1:?usage: test_sched.sh PATH/TO/swarm}")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 source "$HERE/lab.sh"
+# shellcheck source=tests/lab/harness.sh
+source "$HERE/harness.sh"
 
 N=3
-T0=$SECONDS
 declare -A AGENT_PID
-
-step() { printf '\n== [%3ss] %s\n' "$((SECONDS - T0))" "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-fail() {
-    printf 'FAIL: %s\n' "$*"
-    for f in "$LAB_DIR"/agent*.log "$LAB_DIR"/manager*.log; do
-        [[ -f $f ]] && { echo "--- $f"; tail -n 25 "$f"; }
-    done
-    exit 1
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s
-wait_for() {
-    local limit=$1 what=$2 start=$SECONDS t0
-    shift 2
-    t0=$(date +%s%N)
-    while ! "$@"; do
-        ((SECONDS - start < limit)) || fail "$what: not within ${limit}s"
-        sleep 0.2
-    done
-    WAITED_MS=$((($(date +%s%N) - t0) / 1000000))
-}
 
 lab_trap_cleanup
 rc=0
@@ -101,12 +81,8 @@ MGR_N=0
 start_manager() { # ARGS...: extra flags
     MGR_N=$((MGR_N + 1))
     local log=$LAB_DIR/manager$MGR_N.log pidf=$LAB_DIR/manager$MGR_N.pid
-    lab_spawn 1 "$log" bash -c \
-        'pidfile=$1; shift; "$@" & echo $! >"$pidfile"; wait $!; echo "manager exited with code $?"' \
-        _ "$pidf" "$SWARM" manage --state-dir "$LAB_DIR/mgr" -H "unix://$SOCK" \
+    spawn_manager "$log" "$pidf" --state-dir "$LAB_DIR/mgr" -H "unix://$SOCK" \
         --bind 0.0.0.0:7950 --name manager "$@"
-    wait_for 10 "the manager's pid file" test -s "$pidf"
-    MGR_PID=$(cat "$pidf")
     MGR_LOG=$log
     wait_for 30 "the manager lists 3 agents and itself alive" four_alive
     wait_for 20 "the manager's relays to the engines" engines_ready
