@@ -93,13 +93,19 @@ int create_pull_target(const char *prefix, size_t prefix_len, const char *image,
     return 0;
 }
 
+/* s if it has something to say, else NULL (an engine may send "error": ""). */
+static const char *said(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
 int create_pull_result(int status, const char *body, size_t len, char *err, size_t errlen)
 {
     if (errlen)
         err[0] = '\0';
     if (status != 200) {
         json_t *v = body && len ? json_loadb(body, len, 0, NULL) : NULL;
-        const char *msg = json_string_value(json_object_get(v, "message"));
+        const char *msg = said(json_string_value(json_object_get(v, "message")));
         if (msg)
             snprintf(err, errlen, "%s", msg);
         else
@@ -114,10 +120,10 @@ int create_pull_result(int status, const char *body, size_t len, char *err, size
         json_t *line = l ? json_loadb(p, l, 0, NULL) : NULL;
         json_t *e = json_object_get(line, "error");
         if (e) {
-            const char *msg = json_string_value(e);
+            const char *msg = said(json_string_value(e));
             if (msg == NULL)
-                msg = json_string_value(
-                    json_object_get(json_object_get(line, "errorDetail"), "message"));
+                msg = said(json_string_value(
+                    json_object_get(json_object_get(line, "errorDetail"), "message")));
             snprintf(err, errlen, "%s", msg ? msg : "pull failed");
             json_decref(line);
             return -1;

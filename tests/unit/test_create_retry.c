@@ -94,6 +94,15 @@ static void test_pull_result(void)
     const char bare[] = "{\"error\":{}}\n";
     CHECK_INT(create_pull_result(200, S(bare), err, sizeof(err)), -1);
     CHECK_STR(err, "pull failed");
+    /* An empty text says nothing: the next one in line, else the generic one. */
+    const char empty[] = "{\"error\":\"\",\"errorDetail\":{\"message\":\"\"}}\n";
+    CHECK_INT(create_pull_result(200, S(empty), err, sizeof(err)), -1);
+    CHECK_STR(err, "pull failed");
+    const char empty_error[] = "{\"error\":\"\",\"errorDetail\":{\"message\":\"denied\"}}\n";
+    CHECK_INT(create_pull_result(200, S(empty_error), err, sizeof(err)), -1);
+    CHECK_STR(err, "denied");
+    CHECK_INT(create_pull_result(500, S("{\"message\":\"\"}"), err, sizeof(err)), -1);
+    CHECK_STR(err, "pull failed (HTTP status 500)");
     /* Lines that are not JSON objects are skipped. */
     const char noise[] = "\n\nnot json\n[1,2]\n{\"status\":\"done\"}\n";
     CHECK_INT(create_pull_result(200, S(noise), err, sizeof(err)), 0);
