@@ -118,7 +118,8 @@ enum engines_lookup engines_find_container_scan(struct engines *es, const char *
                                                 struct engine **e, json_t **container);
 
 /* A number that changes whenever any engine record may have changed (its gen, above), and
- * only grows: a reading of every engine made at one value is current while it is the same. */
+ * only grows: a reading of every engine made at one value is current while it is the same.
+ * es may be NULL (the number is the process's). */
 uint64_t engines_generation(const struct engines *es);
 
 /* True if some engine holds a container named name (without '/'), pending ones included. */
