@@ -14,8 +14,9 @@
  * connection that delivered a snapshot, an error snapshot included, ends without a protocol
  * error: a flapping or misbehaving agent is dialled ever less often). e->conn is set
  * when the handshake completes and cleared as soon as the connection ends or is closed. A
- * member in any other state loses its connection and timer, keeps its state, and is marked
- * unhealthy.
+ * member in any other state is marked unhealthy and keeps its state; it loses its connection
+ * and timer, except that a suspect member keeps a connection it has (a suspicion is often
+ * refuted: the connection stays usable for when it is, and ends by itself if the host is gone).
  *
  * State. engines_apply_state validates a whole message before it changes anything, so a
  * malformed one leaves the last good view; the connection that sent it is then closed (and
@@ -1008,6 +1009,15 @@ void engines_update_member(struct engines *es, const struct member *x)
     if (alive != e->healthy)
         e->updated_at = wall_now();
     e->healthy = alive;
+    if (!alive && x->state == MEMBER_SUSPECT && r->rconn && !moved) {
+        /* A suspicion is not a failure: the member may refute it, and on a loaded network
+         * often does. The connection (which ends by itself if the host is gone: the relay's
+         * own PINGs) and the state it keeps current stay; the engine is unhealthy meanwhile.
+         * Closing it here cost a handshake and a full snapshot per refuted suspicion, on both
+         * sides, just when the hosts were slow. */
+        report(r);
+        return;
+    }
     if (!alive) {
         char why[64];
         snprintf(why, sizeof(why), "member %s", member_state_name(x->state));
@@ -1027,6 +1037,7 @@ void engines_update_member(struct engines *es, const struct member *x)
         r->backoff_ms = es->timing.retry_min_ms;
         r->failing = false;
     }
+    report(r); /* up at once after a refuted suspicion, on the connection it kept */
     if (r->rconn == NULL && !uv_is_active((uv_handle_t *)&r->retry))
         connect_rec(r);
 }

@@ -10,7 +10,9 @@
  *   relay STATE delta    ──► apply it; hand its engine event to on_event
  *
  * A connection that fails is retried with backoff (1 s doubling to 30 s) while gossip says the
- * member is alive; a member that fails or leaves has its connection closed and its state kept,
+ * member is alive; a suspect member keeps its connection (unhealthy meanwhile: no placement, no
+ * proxied call) and needs no new snapshot when it is alive again; a member that fails or
+ * leaves has its connection closed and its state kept,
  * marked unhealthy (classic Swarm listed such containers as "Host Down"), until it leaves or is
  * reaped from membership, when its engine record is removed.
  *

@@ -637,10 +637,24 @@ static void test_engines_relay(void)
     CHECK(e->ready);
     CHECK_STR(e->error, "");
 
-    /* Suspect: connection closed, state kept, no retries until alive again. */
+    /* Suspect: unhealthy (down), the connection and its state kept; alive again: up, on the
+     * same connection, without a new snapshot. */
     h1.m.state = MEMBER_SUSPECT;
     engines_update_member(es, &h1.m);
     CHECK_INT(x.downs, 4);
+    CHECK(!e->healthy && e->ready && e->conn != NULL);
+    RUN_FOR(&w, 300);
+    CHECK_INT(a.nclosed, 4);
+    h1.m.state = MEMBER_ALIVE;
+    engines_update_member(es, &h1.m);
+    CHECK_INT(x.ups, 5);
+    CHECK(e->healthy && e->ready && e->conn != NULL);
+    CHECK_INT(a.accepted, 5);
+
+    /* Failed: connection closed, state kept, no retries until alive again. */
+    h1.m.state = MEMBER_FAILED;
+    engines_update_member(es, &h1.m);
+    CHECK_INT(x.downs, 5);
     CHECK(!e->healthy && !e->ready && e->conn == NULL);
     RUN_UNTIL(&w, a.nclosed == 5, TIMEOUT_MS);
     RUN_FOR(&w, 300);
@@ -652,13 +666,13 @@ static void test_engines_relay(void)
     CHECK(e->healthy);
     RUN_UNTIL(&w, a.accepted == 6 && a.cur && a.cur->ready && e->conn, TIMEOUT_MS);
     send_snapshot(&a, 1, 1, NULL);
-    RUN_UNTIL(&w, x.ups == 5, TIMEOUT_MS);
+    RUN_UNTIL(&w, x.ups == 6, TIMEOUT_MS);
 
     /* Left: the record goes at once, its connection after. */
     h1.m.state = MEMBER_LEFT;
     engines_update_member(es, &h1.m);
     CHECK_INT(engines_count(es), 0);
-    CHECK_INT(x.downs, 5);
+    CHECK_INT(x.downs, 6);
     CHECK_INT(engines_find_container(es, "web0", NULL, NULL), ENGINES_NOT_FOUND);
     RUN_UNTIL(&w, a.nclosed == 6, TIMEOUT_MS);
 
