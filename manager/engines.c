@@ -603,6 +603,8 @@ static void cx_rebuild(struct engines *es)
 /* Whether the cluster-wide indexes can answer (rebuilt first if they were broken). */
 static bool cx_ready(struct engines *es)
 {
+    if (es->closing)
+        return false; /* freed by engines_close: the few lookups left scan */
     if (es->cx.broken)
         cx_rebuild(es);
     return !es->cx.broken;
@@ -911,6 +913,12 @@ void engines_close(struct engines *es, void (*on_closed)(void *arg), void *arg)
     es->closing = true;
     es->on_closed = on_closed;
     es->closed_arg = arg;
+    /* The indexes go first: taking each record out of them would cost a pass per record. */
+    es->cx.broken = true;
+    cindex_free(&es->cx.ids);
+    cindex_free(&es->cx.names);
+    cindex_free(&es->cx.members);
+    cindex_free(&es->cx.eids);
     while (es->n > 0)
         detach(es, es->recs[es->n - 1], "the manager is stopping");
     finish(es);
