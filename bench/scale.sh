@@ -536,12 +536,12 @@ def render(argv):
     ri, rh, rr = ratio1("info_cli_p50", 150), ratio1("info_http_p50", 150), ratio1("run_p50", 230)
     verdict = lambda x: "meets the 0.1x goal" if x <= 0.1 else "misses the 0.1x goal"
     L.append("**Summary at N = %s (%s containers):** `docker info` p50 %s ms with the docker CLI, "
-             "%.2fx classic's (%s; the manager's answer alone, GET /info, %s ms: %.2fx); "
-             "`docker run -d` (create + start) p50 %s ms, %.2fx classic's (%s)."
+             "%.3fx classic's (%s; the manager's answer alone, GET /info, %s ms: %.3fx); "
+             "`docker run -d` (create + start) p50 %s ms, %.3fx classic's (%s)."
              % (top_["n"], top_["fill_done"], fnum(top_["info_cli_p50"]), ri, verdict(ri),
                 fnum(top_["info_http_p50"]), rh, fnum(top_["run_p50"]), rr, verdict(rr)))
     try:
-        L[-1] += (" At p99: `docker info` %s ms (CLI), `docker run -d` %s ms (%.2fx classic's 400). "
+        L[-1] += (" At p99: `docker info` %s ms (CLI), `docker run -d` %s ms (%.3fx classic's 400). "
                   "The manager holds %.1f KB per node (and %s B per container) and each node sends "
                   "%s + %s B/s of gossip (UDP + push-pull) with the cluster idle."
                   % (fnum(top_["info_cli_p99"]), fnum(top_["run_p99"]), float(top_["run_p99"]) / 400,
@@ -619,8 +619,9 @@ def render(argv):
             fnum(r["idle_cpu_mgr_pct"], 1), fnum(r["idle_cpu_agents_pct"], 1)))
     L.append("")
     L.append("Churn over each run (start-up, fill and measurements): relay connections the manager "
-             "dropped (it drops an engine's relay whenever gossip marks the member anything but alive, "
-             "suspect included, and reconnects with a full engine snapshot once it is alive again), "
+             "dropped (it drops an engine's relay when gossip marks the member failed or gone, and "
+             "reconnects with a full engine snapshot once it is alive again; before 2026-11-26 04:00 "
+             "UTC a suspicion dropped it too), "
              "suspicions of any member the manager heard of (it logs every member's state change), and how often three sampled agents suspected the manager:")
     L.append("")
     L.append("| N | relay drops | suspicions the manager heard of (any member) | of which in the idle window | manager suspected (3 agents' logs) |")
@@ -639,8 +640,9 @@ def render(argv):
     L.append("")
     L.append("How measured: see the header of `bench/scale.sh`. Times from the first agent's spawn "
              "(the manager starts after the two seed agents); equal times were met at the same poll "
-             "(every 200 ms plus the poll's own time, over a second at N = 1,000 where /info is "
-             "400 KB), so convergence took at most the spawning plus one poll. Memory: VmRSS; the manager's per node "
+             "(every 200 ms plus the poll's own time: /info, 400 KB at N = 1,000, is built again "
+             "whenever the cluster changed since the last one), so convergence took at most the "
+             "spawning plus one poll. Memory: VmRSS; the manager's per node "
              "is (N connected - before any agent) / N, per container (full - N connected) / "
              "containers; an agent's RSS is mostly the shared binary and libraries (anon = its own). "
              "Bytes: IP bytes on lo (sealed datagrams: 44 bytes of envelope and 28 of IP and UDP "
