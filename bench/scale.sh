@@ -552,7 +552,7 @@ def render(argv):
     L.append("")
     L.append("The agents stand in for N machines but share this machine's 2 CPUs with the manager; "
              "since 2026-11-26 they run at nice 19 (`--agent-nice`, the agents' nice column in the "
-             "last table; 0 = the manager's priority, as the earlier rows), so their gossip and "
+             "last table; 0 = the manager's priority, as in runs before then), so their gossip and "
              "start-up take the CPU the manager leaves, as other machines' CPUs would. The agent a "
              "request goes to still does its share at that priority.")
     try:
