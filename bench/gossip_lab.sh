@@ -41,7 +41,7 @@
 #
 # Usage: bench/gossip_lab.sh [--quick] [--reps R] [--hosts "8 32"] [--idle S] [--swarm PATH]
 #                            [--settle S] [--out DIR] [--poll cli|rpc] [--keep DIR]
-#                            [--no-discover]
+#                            [--no-discover] [--only swarm|serf] [--conv-only]
 #   --quick        N = 8 only, 1 repetition (a sanity pass, under a minute)
 #   --reps R       repetitions per N (default 3)
 #   --hosts LIST   host counts (default "8 32"); above 16 the lab is built with lab_up 16 and
@@ -51,8 +51,12 @@
 #   --swarm PATH   the swarm binary (default build/swarm)
 #   --out DIR      where gossip_lab.md and gossip_lab.csv go (default bench/results)
 #   --poll M       cli (default) or rpc, see above
-#   --keep DIR     keep the agents' logs and the pollers' answers in DIR/N<n>/ (for debugging)
+#   --keep DIR     keep the agents' logs and the pollers' answers in DIR/N<n>/ (for debugging;
+#                  t0.PHASE holds the start instant in µs of the realtime clock)
 #   --no-discover  skip the informative serf -discover runs
+#   --only SYS     run only swarm's or only serf's repetitions (while iterating on one of them;
+#                  the other's cells read n/a)
+#   --conv-only    convergence only: no idle window, no detection (while iterating)
 # Needs root, the lab's requirements (see tests/lab/lab.sh) and serf (apt-get install serf).
 # Exits 77 with "SKIP: ..." where it cannot run. Cleans up every process and the lab, also on
 # SIGINT/SIGTERM (lab_trap_cleanup in the per-N child; lab_down kills what lab_spawn recorded).
@@ -71,6 +75,8 @@ IDLE=10
 SETTLE=5 # s between convergence and the idle window
 POLL=0.05
 DISCOVER=1
+ONLY=""
+CONV_ONLY=0
 QUICK=0
 POLL_METHOD=cli
 KEEP=""
@@ -93,6 +99,8 @@ while (($# > 0)); do
     --swarm) SWARM=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     --no-discover) DISCOVER=0 ;;
+    --only) ONLY=${2:?}; shift ;;
+    --conv-only) CONV_ONLY=1 ;;
     --poll) POLL_METHOD=${2:?}; shift ;;
     --keep) KEEP=$(mkdir -p "${2:?}" && cd "$2" && pwd); shift ;;
     --one) MODE=one; ONE_N=${2:?}; ONE_CSV=${3:?}; shift 2 ;; # internal: one N in a child bash
@@ -103,6 +111,7 @@ while (($# > 0)); do
 done
 SWARM=$(readlink -f "$SWARM")
 case $POLL_METHOD in cli | rpc) ;; *) echo "gossip_lab: --poll takes cli or rpc" >&2; exit 2 ;; esac
+case $ONLY in "" | swarm | serf) ;; *) echo "gossip_lab: --only takes swarm or serf" >&2; exit 2 ;; esac
 BASE=gossip_lab # output files: OUT/BASE.md and OUT/BASE.csv
 [[ $POLL_METHOD == cli ]] || BASE=gossip_lab-$POLL_METHOD
 POLLER_PY=${GL_POLLER_PY:-}
@@ -302,6 +311,7 @@ poll_wait() {
             [[ $end == timeout ]] || end=$((end - GATE_OPENED_US))
             echo "h$i $end $polls"
         done >"$RUNDIR/hosts.$POLL_PHASE"
+        echo "$GATE_OPENED_US" >"$RUNDIR/t0.$POLL_PHASE"
     fi
     if ((failed)); then POLL_END_US=""; else POLL_END_US=$max; fi
 }
@@ -440,6 +450,7 @@ run_swarm() {
         say "  swarm: NOT converged within ${CONV_TIMEOUT}s"
     fi
     csv swarm convergence_poll_ms "$POLL_MEAN_MS" ms
+    if ((CONV_ONLY)); then stop_all; return; fi
     idle_window swarm
     detection swarm
     csv swarm false_failures "$(false_failures swarm "$N")" count
@@ -495,6 +506,7 @@ run_serf() {
         say "  serf: NOT converged within ${CONV_TIMEOUT}s"
     fi
     csv serf convergence_poll_ms "$POLL_MEAN_MS" ms
+    if ((CONV_ONLY)); then stop_all; return; fi
     idle_window serf
     detection serf
     csv serf false_failures "$(false_failures serf "$N")" count
@@ -543,18 +555,22 @@ one_n() {
     [[ $TOKEN == SWARM1-* ]] || { say "swarm init printed no token"; exit 1; }
     SERF_KEY=$("$SERF" keygen)
     for ((REP = 1; REP <= REPS; REP++)); do
-        say "N=$N rep $REP/$REPS: swarm"
-        run_swarm
-        say "N=$N rep $REP/$REPS: serf"
-        run_serf
-        if ((DISCOVER)); then run_serf_discover; fi
+        if [[ $ONLY != serf ]]; then
+            say "N=$N rep $REP/$REPS: swarm"
+            run_swarm
+        fi
+        if [[ $ONLY != swarm ]]; then
+            say "N=$N rep $REP/$REPS: serf"
+            run_serf
+            if ((DISCOVER)); then run_serf_discover; fi
+        fi
     done
     if [[ -n $KEEP ]]; then
         local d
         for d in "$LAB_DIR"/swarm-r* "$LAB_DIR"/serf-r* "$LAB_DIR"/serfd-r*; do
             [[ -d $d ]] || continue
             mkdir -p "$KEEP/N$N/${d##*/}"
-            cp "$d"/log.* "$d"/hosts.* "$KEEP/N$N/${d##*/}/" 2>/dev/null || true
+            cp "$d"/log.* "$d"/hosts.* "$d"/t0.* "$KEEP/N$N/${d##*/}/" 2>/dev/null || true
         done
     fi
     lab_down
@@ -963,6 +979,8 @@ main() {
         local flags=(--reps "$REPS" --idle "$IDLE" --settle "$SETTLE" --swarm "$SWARM" --poll "$POLL_METHOD")
         [[ -z $KEEP ]] || flags+=(--keep "$KEEP")
         ((DISCOVER)) || flags+=(--no-discover)
+        [[ -z $ONLY ]] || flags+=(--only "$ONLY")
+        ((CONV_ONLY == 0)) || flags+=(--conv-only)
         bash "${BASH_SOURCE[0]}" "${flags[@]}" --one "$n" "$CSV_ALL" &
         child=$!
         wait "$child" || rc=$?
