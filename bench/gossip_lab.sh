@@ -12,7 +12,9 @@
 #                other host at once; time from the joins until every node's `serf members` lists
 #                all N alive (the issue's "our time with no seed vs serf's after explicit joins").
 #                Also recorded: serf from agent start (start + RPC wait + joins), and serf
-#                -discover (its own mDNS, no join) from start, for a no-seed to no-seed view.
+#                -discover (its own mDNS, no join) from start, for a no-seed to no-seed view;
+#                and (--poll rpc) swarm from start until every agent lists all N alive with their
+#                engine metadata (an agent gossips before its engine's /info is in, without it).
 #                "Starting all agents" is one instant: each agent is spawned (lab_spawn, which
 #                records its pid) parked on a shared flock, and the lock is released at once.
 #   idle         SETTLE s after convergence (swarm's start-up push-pulls are over by then), IDLE s
@@ -289,12 +291,16 @@ poll_start() {
 }
 
 # poll_wait: waits for the pollers; sets POLL_END_US (the last host's first success; empty if any
-# timed out) and POLL_MEAN_MS (mean time between two polls of a host), from GATE_OPENED_US.
+# timed out), POLL_MEAN_MS (mean time between two polls of a host), from GATE_OPENED_US, and
+# (rpc, swarm conv) POLL_META_US: when the last host also listed every member with its metadata.
 poll_wait() {
     local i end polls h max=0 failed=0
     for i in "${POLL_PIDS[@]}"; do wait "$i" || failed=1; done
     if [[ $POLL_METHOD == rpc ]]; then
         for i in "${POLL_HOSTS[@]}"; do awk -v i="$i" '$1 == i { print $2, $3 }' "$RUNDIR/poll.all" >"$RUNDIR/poll.$i"; done
+        POLL_META_US=$(awk '$4 == "timeout" { t = 1 } $4 > m { m = $4 } END { if (!t && m) printf "%.0f\n", m }' "$RUNDIR/poll.all")
+    else
+        POLL_META_US=""
     fi
     : >"$RUNDIR/poll.periods"
     for i in "${POLL_HOSTS[@]}"; do
@@ -450,6 +456,10 @@ run_swarm() {
         say "  swarm: NOT converged within ${CONV_TIMEOUT}s"
     fi
     csv swarm convergence_poll_ms "$POLL_MEAN_MS" ms
+    if [[ -n $POLL_META_US && -n $POLL_END_US ]]; then
+        csv swarm convergence_meta_s "$(us_to_s $((POLL_META_US - t0)))" s
+        say "  swarm: and with every member's engine metadata $(us_to_s $((POLL_META_US - t0))) s after the start"
+    fi
     if ((CONV_ONLY)); then stop_all; return; fi
     idle_window swarm
     detection swarm
@@ -647,10 +657,13 @@ write_report() {
         for n in $HOSTS; do row "$n" swarm convergence_s serf convergence_s 1 "%.2f" "≤ 0.5×" ratio 0.5; done
         echo
         echo "For reference (no goal): serf from agent start (start, wait for RPC, joins), and serf's own"
-        echo "no-seed mode \`-discover\` (mDNS) from agent start, next to swarm from start:"
+        echo "no-seed mode \`-discover\` (mDNS) from agent start, next to swarm from start; last column:"
+        echo "swarm from start until all N list all N alive *and* with their engine metadata (an agent"
+        echo "gossips before its engine has answered /info, with no metadata; managers ignore it until then;"
+        echo "\`--poll rpc\` only):"
         echo
-        echo "| N | swarm (no seed, from start) | serf (from start, explicit joins) | ratio | serf -discover (from start) |"
-        echo "|---|---|---|---|---|"
+        echo "| N | swarm (no seed, from start) | serf (from start, explicit joins) | ratio | serf -discover (from start) | swarm, all with engine metadata |"
+        echo "|---|---|---|---|---|---|"
         for n in $HOSTS; do
             local a b d
             read -r -a a <<<"$(stat_of swarm convergence_s "$n")"
@@ -661,8 +674,11 @@ write_report() {
             if (($(na_count serf-discover convergence_from_start_s "$n") > 0)); then
                 dc="$dc; $(na_count serf-discover convergence_from_start_s "$n") run(s) not converged in 20 s"
             fi
-            printf '| %s | %s | %s | %s | %s |\n' "$n" "$(cell "${a[0]}" "${a[1]}" "${a[2]}" 1 "%.2f")" \
-                "$(cell "${b[0]}" "${b[1]}" "${b[2]}" 1 "%.2f")" "$(ratio "${a[0]}" "${b[0]}")" "$dc"
+            local mt
+            read -r -a mt <<<"$(stat_of swarm convergence_meta_s "$n")"
+            printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "$(cell "${a[0]}" "${a[1]}" "${a[2]}" 1 "%.2f")" \
+                "$(cell "${b[0]}" "${b[1]}" "${b[2]}" 1 "%.2f")" "$(ratio "${a[0]}" "${b[0]}")" "$dc" \
+                "$(cell "${mt[0]}" "${mt[1]}" "${mt[2]}" 1 "%.2f")"
         done
         echo
         echo "### Failure detection after kill -9 (seconds)"
@@ -780,8 +796,9 @@ write_poller() {
 # argv: GATE READY SYSTEM(swarm|serf) CHECK(conv|failed|rpc) N VICTIM TIMEOUT_S INTERVAL_S HOST:TARGET...
 #   swarm TARGET = control socket path; serf TARGET = network namespace file (RPC at 127.0.0.1:7373)
 # Sets up (imports; serf: connects and handshakes where it can), creates READY, waits for a shared
-# flock of GATE, then polls every INTERVAL_S; prints one line per host: "I END_US POLLS" (END_US:
-# realtime µs when the first successful answer came back) or "I timeout POLLS".
+# flock of GATE, then polls every INTERVAL_S; prints one line per host: "I END_US POLLS META_US"
+# (END_US: realtime µs when the first successful answer came back, or "timeout"; META_US: for
+# swarm conv, when every member it lists alive also had its engine metadata, else as END_US).
 import ctypes, fcntl, json, os, socket, struct, sys, threading, time
 
 gate, ready, system, check = sys.argv[1:5]
@@ -890,7 +907,7 @@ def members(i, target):
                 data += d
         finally:
             s.close()
-        return [(m["name"], m["state"]) for m in json.loads(data)]
+        return [(m["name"], m["state"], m["role"]) for m in json.loads(data)]
     c = serf_conn(i, target)
     try:
         seq = c[2]; c[2] += 1
@@ -898,33 +915,42 @@ def members(i, target):
         h = mp_dec(c[1])
         if h.get("Error"): raise OSError(h["Error"])
         body = mp_dec(c[1])
-        return [(m["Name"], m["Status"]) for m in body["Members"]]
+        return [(m["Name"], m["Status"], "") for m in body["Members"]]
     except Exception:
         c[0].close(); conns.pop(i, None); raise
 
 
 def ok(i, target):
+    """0: not yet; 1: the condition holds; 2 (swarm conv): and every member lists a role
+    (its engine metadata has arrived)"""
     if check == "rpc":
         if system == "serf": serf_conn(i, target)
         else: members(i, target)
-        return True
+        return 1
     ms = members(i, target)
-    if check == "conv": return sum(1 for _, st in ms if st == "alive") == n
-    return any(nm == "h" + victim and st == "failed" for nm, st in ms)
+    if check == "conv":
+        alive = [r for _, st, r in ms if st == "alive"]
+        if len(alive) != n: return 0
+        return 2 if system == "swarm" and all(r == "agent" for r in alive) else 1
+    return 1 if any(nm == "h" + victim and st == "failed" for nm, st, _ in ms) else 0
 
 
 def host_loop(i, target):
-    """one thread per host (like one poller per host): a slow host never delays another"""
+    """one thread per host (like one poller per host): a slow host never delays another. swarm
+    conv: once all are alive, it goes on polling until they all carry metadata too (meta_done)"""
     go.wait()
+    want = 2 if system == "swarm" and check == "conv" else 1
     while now_us() < deadline_us[0]:
         tick = time.monotonic()
-        polls[i] += 1
+        if i not in done: polls[i] += 1
         try:
             good = ok(i, target)
         except Exception:
-            good = False
-        if good:
+            good = 0
+        if good >= 1 and i not in done:
             done[i] = now_us()
+        if good >= want:
+            meta_done[i] = now_us()
             return
         time.sleep(max(0.0, interval - (time.monotonic() - tick)))
 
@@ -937,6 +963,7 @@ if system == "serf" and check != "rpc":
             pass
 polls = {i: 0 for i, _ in hosts}
 done = {}
+meta_done = {}
 deadline_us = [0]
 go = threading.Event()
 threads = [threading.Thread(target=host_loop, args=h, daemon=True) for h in hosts]
@@ -950,7 +977,7 @@ go.set()
 for t in threads:
     t.join()
 for i, _ in hosts:
-    print(i, done.get(i, "timeout"), polls[i])
+    print(i, done.get(i, "timeout"), polls[i], meta_done.get(i, "timeout"))
 PY
 }
 
