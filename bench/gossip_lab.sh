@@ -780,7 +780,11 @@ write_report() {
             echo "  N = $n: swarm $sc / $sd, serf $fc / $fd."
         done
         echo "- Start: agents are spawned parked on a shared lock and released at once; \"from start\" is that"
-        echo "  instant. swarm's convergence thus includes its process start (keys, the engine's /info)."
+        echo "  instant. swarm's times thus include each agent's process start (exec, a fresh state dir's keys"
+        echo "  made and written, sockets), not its engine's /info, which is asked meanwhile (the metadata"
+        echo "  column waits for it); serf's \"after joins\" starts when the \`serf join\` processes are released"
+        echo "  (their own start included), its agents already up. Every time is quantised by the poll period:"
+        echo "  a host counts at its first answer after its condition holds."
         echo "- Idle: ${SETTLE} s after convergence, ${IDLE} s with no polling; bytes from /sys/class/net/<prefix>-vI"
         echo "  statistics (the host-side veths recorded in \$LAB_DIR/links); RSS = VmRSS at the window's end."
     } >"$md"
