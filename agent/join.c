@@ -1,6 +1,7 @@
 /*
- * join — `swarm join`: turns flags, the token, the state dir and the local engine's /info into a
- * daemon configuration, then runs the daemon (agent/daemon.h).
+ * join — `swarm join`: turns flags, the token and the state dir into a daemon configuration and
+ * runs the daemon (agent/daemon.h); on its loop, gossip starts at once and the local engine's
+ * /info then gives the metadata, the relay and the engine watcher (agent_service below).
  */
 #include "agent/join.h"
 
