@@ -260,6 +260,7 @@ static int flush_out(struct relay_link *l)
         bufs[i] = uv_buf_init((char *)l->out[i]->data, (unsigned)l->out[i]->len);
     l->nout = 0;
     l->out_bytes = 0;
+    l->writes++;
     size_t done = 0;
     if (l->tcp_queued == 0) {
         int rc = uv_try_write((uv_stream_t *)&l->tcp, bufs, (unsigned)n);
@@ -745,4 +746,9 @@ const char *relay_link_peer(const struct relay_link *l)
 size_t relay_link_queued(const struct relay_link *l)
 {
     return l->wq_bytes;
+}
+
+uint64_t relay_link_writes(const struct relay_link *l)
+{
+    return l->writes;
 }

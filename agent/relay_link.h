@@ -134,6 +134,7 @@ struct relay_link {
     size_t tcp_queued; /* ... of which queued on the TCP handle */
     struct wreq *out[RELAY_LINK_OUT_SEGS]; /* the batch: sealed frames not yet written, in order */
     size_t nout, out_bytes;
+    uint64_t writes;    /* batches written (each one uv_try_write or uv_write) */
     struct wreq *spare; /* a small buffer to seal frames in, kept for the next batch */
     bool congested;
     bool lingering; /* our FINAL and FIN are out; waiting for the peer's FIN */
@@ -181,8 +182,10 @@ bool relay_link_closing(const struct relay_link *l);
 const uint8_t *relay_link_peer_pk(const struct relay_link *l);
 /* "ip:port" of the peer, "" before connect/accept. */
 const char *relay_link_peer(const struct relay_link *l);
-/* Bytes queued on the TCP handle. */
+/* Bytes sealed and not yet written: in the batch or queued on the TCP handle. */
 size_t relay_link_queued(const struct relay_link *l);
+/* Writes begun so far: one per batch of frames (a frame alone is a batch of one). */
+uint64_t relay_link_writes(const struct relay_link *l);
 
 /* Closes at once, as for an error (l->clean stays false): pending writes are dropped. The
  * reason is copied (printf format). No-op if the link is already closing. */
