@@ -11,19 +11,26 @@
 
 #define GRACEFUL_CLOSE_MS 2000
 
-/* Bytes for the TCP handle: a sealed frame (or a handshake message). A frame goes out at once
- * with uv_try_write when nothing is queued; only what the socket does not take is queued, from
- * the same buffer. Small frames (requests, WINDOW, PING) are sealed in the link's one spare
- * buffer of WREQ_SPARE bytes, which is never queued: a rest of it is copied out. */
+/* Bytes for the TCP handle: sealed frames (or a handshake message). Frames are sealed one after
+ * the other into the link's batch (l->out): small ones share a buffer of WREQ_SMALL bytes, a
+ * large one gets a buffer of its own. The batch goes out in one write (writev) when the loop is
+ * about to wait for I/O (the prepare handle), or at once when it holds RELAY_LINK_BATCH_FLUSH bytes
+ * or RELAY_LINK_OUT_SEGS buffers: frames produced in one loop iteration (many streams' requests,
+ * many answers) cost one syscall and one wake-up of the peer. What the socket does not take at once
+ * is queued from the same buffers: the first of them carries the write request and the others
+ * hang from it (next), all freed when the write completes. One small buffer written in full is
+ * kept for the next batch (l->spare). */
 struct wreq {
     uv_write_t req;
     struct relay_link *l;
-    size_t len; /* bytes queued (counted in wq_bytes) */
+    struct wreq *next; /* the rest of a queued write's buffers */
+    size_t len;        /* bytes sealed into data */
     size_t cap;
+    size_t queued; /* (the write's first buffer) bytes the write carries, counted in wq_bytes */
     uint8_t data[];
 };
 
-#define WREQ_SPARE 4096
+#define WREQ_SMALL (16 * 1024)
 
 static uint64_t now_ms(const struct relay_link *l)
 {
@@ -65,6 +72,9 @@ static void on_handle_closed(uv_handle_t *h)
     free(l->rxplain);
     free(l->txplain);
     free(l->spare);
+    for (size_t i = 0; i < l->nout; i++)
+        free(l->out[i]);
+    l->nout = 0;
     l->rbuf = l->rxplain = l->txplain = NULL;
     l->spare = NULL;
     l->ops->closed(l, l->reason);
@@ -76,14 +86,36 @@ static void close_handles(struct relay_link *l)
         uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
     if (!uv_is_closing((uv_handle_t *)&l->timer))
         uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&l->flusher))
+        uv_close((uv_handle_t *)&l->flusher, on_handle_closed);
 }
 
 static void vfail(struct relay_link *l, bool clean, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* Closing at once: the batch is written as far as the socket takes it now, as each frame was
+ * before batching (a CLOSE sealed just before a protocol error still reaches the peer); the
+ * rest is dropped, like the queued writes the close cancels. */
+static void drop_out(struct relay_link *l)
+{
+    if (l->nout == 0)
+        return;
+    uv_buf_t bufs[RELAY_LINK_OUT_SEGS];
+    for (size_t i = 0; i < l->nout; i++)
+        bufs[i] = uv_buf_init((char *)l->out[i]->data, (unsigned)l->out[i]->len);
+    if (l->tcp_queued == 0)
+        (void)uv_try_write((uv_stream_t *)&l->tcp, bufs, (unsigned)l->nout);
+    for (size_t i = 0; i < l->nout; i++)
+        free(l->out[i]);
+    l->wq_bytes -= l->out_bytes;
+    l->nout = 0;
+    l->out_bytes = 0;
+}
+
 static void vfail(struct relay_link *l, bool clean, const char *fmt, va_list ap)
 {
     if (l->phase == RELAY_LINK_CLOSING)
         return;
+    drop_out(l);
     l->phase = RELAY_LINK_CLOSING;
     l->clean = clean;
     vsnprintf(l->reason, sizeof(l->reason), fmt, ap);
@@ -132,6 +164,7 @@ static void on_graceful_timeout(uv_timer_t *t)
 }
 
 static int seal_and_write(struct relay_link *l, const uint8_t *pt, size_t len, int final);
+static int flush_out(struct relay_link *l);
 
 void relay_link_close_graceful(struct relay_link *l, const char *reason)
 {
@@ -143,7 +176,7 @@ void relay_link_close_graceful(struct relay_link *l, const char *reason)
     struct frame f = {.type = FRAME_PING, .stream = 0, .u.ping = {.nonce = 0, .pong = true}};
     size_t len;
     if (frame_encode(&f, l->txplain, FRAME_MAX_SIZE, &len, NULL) != 0 ||
-        seal_and_write(l, l->txplain, len, 1) < 0) {
+        seal_and_write(l, l->txplain, len, 1) < 0 || flush_out(l) < 0) {
         close_clean(l, "%s", reason);
         return;
     }
@@ -162,23 +195,33 @@ void relay_link_close_graceful(struct relay_link *l, const char *reason)
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-/* A buffer for need bytes: the spare if it fits, else a new one of that size. */
-static struct wreq *wreq_get(struct relay_link *l, size_t need)
+/* A buffer for need bytes: the spare (or a new one of WREQ_SMALL bytes) if it fits, else a
+ * new one of that size. */
+static struct wreq *wreq_new(struct relay_link *l, size_t need)
 {
-    if (need <= WREQ_SPARE) {
-        if (l->spare == NULL && (l->spare = malloc(sizeof(struct wreq) + WREQ_SPARE)) != NULL)
-            l->spare->cap = WREQ_SPARE;
-        return l->spare;
+    struct wreq *w;
+    if (need <= WREQ_SMALL && l->spare) {
+        w = l->spare;
+        l->spare = NULL;
+    } else {
+        size_t cap = need <= WREQ_SMALL ? WREQ_SMALL : need;
+        if ((w = malloc(sizeof(*w) + cap)) == NULL)
+            return NULL;
+        w->cap = cap;
     }
-    struct wreq *w = malloc(sizeof(*w) + need);
-    if (w)
-        w->cap = need;
+    w->l = l;
+    w->next = NULL;
+    w->len = 0;
+    w->queued = 0;
     return w;
 }
 
-static void wreq_put(struct relay_link *l, struct wreq *w)
+/* A buffer written in full: kept as the spare if it is a small one and there is none. */
+static void wreq_done(struct relay_link *l, struct wreq *w)
 {
-    if (w != l->spare)
+    if (l->spare == NULL && w->cap == WREQ_SMALL)
+        l->spare = w;
+    else
         free(w);
 }
 
@@ -186,8 +229,12 @@ static void on_written(uv_write_t *req, int status)
 {
     struct wreq *w = req->data;
     struct relay_link *l = w->l;
-    l->wq_bytes -= w->len;
-    wreq_put(l, w);
+    l->wq_bytes -= w->queued;
+    l->tcp_queued -= w->queued;
+    for (struct wreq *next; w; w = next) {
+        next = w->next;
+        free(w);
+    }
     if (status < 0) {
         if (status != UV_ECANCELED)
             fail(l, "write to %s: %s", l->peer, uv_strerror(status));
@@ -200,67 +247,124 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-/* Writes w->data[0..len): what the socket takes at once, then the rest queued. w is the
- * link's from here on. */
-static int write_raw(struct relay_link *l, struct wreq *w, size_t len)
+/* Writes the batch: what the socket takes at once (one writev), then the rest queued from the
+ * same buffers. 0, or -1 after fail(). */
+static int flush_out(struct relay_link *l)
 {
-    size_t off = 0;
-    l->last_tx_ms = now_ms(l);
-    if (l->wq_bytes == 0) {
-        uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
-        int n = uv_try_write((uv_stream_t *)&l->tcp, &b, 1);
-        if (n >= 0) {
-            off = (size_t)n;
-        } else if (n != UV_EAGAIN) {
-            wreq_put(l, w);
-            fail(l, "write to %s: %s", l->peer, uv_strerror(n));
+    size_t n = l->nout, total = l->out_bytes;
+    if (n == 0)
+        return 0;
+    uv_prepare_stop(&l->flusher);
+    uv_buf_t bufs[RELAY_LINK_OUT_SEGS];
+    for (size_t i = 0; i < n; i++)
+        bufs[i] = uv_buf_init((char *)l->out[i]->data, (unsigned)l->out[i]->len);
+    l->nout = 0;
+    l->out_bytes = 0;
+    l->writes++;
+    size_t done = 0;
+    if (l->tcp_queued == 0) {
+        int rc = uv_try_write((uv_stream_t *)&l->tcp, bufs, (unsigned)n);
+        if (rc >= 0) {
+            done = (size_t)rc;
+        } else if (rc != UV_EAGAIN) {
+            l->wq_bytes -= total;
+            for (size_t i = 0; i < n; i++)
+                free(l->out[i]);
+            fail(l, "write to %s: %s", l->peer, uv_strerror(rc));
             return -1;
         }
-        if (off == len) {
-            wreq_put(l, w);
-            return 0;
-        }
     }
-    size_t rest = len - off;
-    if (w == l->spare) {
-        /* The spare stays the link's: what is left of it is copied out to be queued. */
-        struct wreq *t = malloc(sizeof(*t) + rest);
-        if (t == NULL) {
-            wreq_put(l, w);
-            fail(l, "out of memory");
-            return -1;
-        }
-        t->cap = rest;
-        memcpy(t->data, w->data + off, rest);
-        wreq_put(l, w);
-        w = t;
-        off = 0;
+    l->wq_bytes -= done;
+    /* The buffers written in full go; the first one left carries the write of the rest. */
+    size_t first = 0;
+    while (first < n && done >= bufs[first].len) {
+        done -= bufs[first].len;
+        wreq_done(l, l->out[first]);
+        first++;
     }
-    w->l = l;
-    w->req.data = w;
-    w->len = rest;
-    uv_buf_t buf = uv_buf_init((char *)w->data + off, (unsigned)rest);
-    int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &buf, 1, on_written);
+    if (first == n)
+        return 0;
+    bufs[first].base += done;
+    bufs[first].len -= (unsigned)done;
+    struct wreq *head = l->out[first];
+    size_t rest = 0;
+    for (size_t i = first; i < n; i++) {
+        rest += bufs[i].len;
+        l->out[i]->next = i + 1 < n ? l->out[i + 1] : NULL;
+    }
+    head->req.data = head;
+    head->queued = rest;
+    int rc = uv_write(&head->req, (uv_stream_t *)&l->tcp, bufs + first, (unsigned)(n - first),
+                      on_written);
     if (rc < 0) {
-        wreq_put(l, w);
+        l->wq_bytes -= rest;
+        for (struct wreq *w = head, *next; w; w = next) {
+            next = w->next;
+            free(w);
+        }
         fail(l, "write to %s: %s", l->peer, uv_strerror(rc));
         return -1;
     }
-    l->wq_bytes += rest;
+    l->tcp_queued += rest;
     if (l->wq_bytes >= RELAY_LINK_WQ_HIGH)
         l->congested = true;
     return 0;
 }
 
-static int send_bytes(struct relay_link *l, const uint8_t *p, size_t len)
+static void on_flush(uv_prepare_t *h)
 {
-    struct wreq *w = wreq_get(l, len);
+    struct relay_link *l = h->data;
+    uv_prepare_stop(h);
+    if (l->phase != RELAY_LINK_CLOSING)
+        flush_out(l);
+}
+
+/* Room for need more bytes at the end of the batch: the last buffer if it has it, else a new
+ * one (after writing the batch if it has no slot left). NULL after fail(). */
+static struct wreq *out_room(struct relay_link *l, size_t need)
+{
+    if (l->nout > 0) {
+        struct wreq *t = l->out[l->nout - 1];
+        if (t->cap - t->len >= need)
+            return t;
+    }
+    if (l->nout == RELAY_LINK_OUT_SEGS && flush_out(l) < 0)
+        return NULL;
+    struct wreq *w = wreq_new(l, need);
     if (w == NULL) {
         fail(l, "out of memory");
-        return -1;
+        return NULL;
     }
-    memcpy(w->data, p, len);
-    return write_raw(l, w, len);
+    l->out[l->nout++] = w;
+    return w;
+}
+
+/* len more bytes are in the batch: written at once past RELAY_LINK_BATCH_FLUSH, else before the
+ * loop next waits for I/O. */
+static int out_added(struct relay_link *l, size_t len)
+{
+    l->out_bytes += len;
+    l->wq_bytes += len;
+    l->last_tx_ms = now_ms(l);
+    if (l->out_bytes >= RELAY_LINK_BATCH_FLUSH)
+        return flush_out(l);
+    if (!uv_is_active((uv_handle_t *)&l->flusher))
+        uv_prepare_start(&l->flusher, on_flush);
+    return 0;
+}
+
+/* A handshake message: written at once. */
+static int send_bytes(struct relay_link *l, const uint8_t *p, size_t len)
+{
+    struct wreq *w = out_room(l, len);
+    if (w == NULL)
+        return -1;
+    memcpy(w->data + w->len, p, len);
+    w->len += len;
+    l->out_bytes += len;
+    l->wq_bytes += len;
+    l->last_tx_ms = now_ms(l);
+    return flush_out(l);
 }
 
 static int seal_and_write(struct relay_link *l, const uint8_t *pt, size_t len, int final)
@@ -270,19 +374,17 @@ static int seal_and_write(struct relay_link *l, const uint8_t *pt, size_t len, i
              RELAY_LINK_WQ_MAX);
         return -1;
     }
-    struct wreq *w = wreq_get(l, len + FRAME_OVERHEAD);
-    if (w == NULL) {
-        fail(l, "out of memory");
+    struct wreq *w = out_room(l, len + FRAME_OVERHEAD);
+    if (w == NULL)
         return -1;
-    }
     size_t sealed;
-    int rc = frame_seal(&l->fc, pt, len, final, w->data, w->cap, &sealed);
+    int rc = frame_seal(&l->fc, pt, len, final, w->data + w->len, w->cap - w->len, &sealed);
     if (rc != FRAME_OK) {
-        wreq_put(l, w);
         fail(l, "cannot seal a frame: %s", frame_strerror(rc));
         return -1;
     }
-    return write_raw(l, w, sealed);
+    w->len += sealed;
+    return out_added(l, sealed);
 }
 
 int relay_link_send(struct relay_link *l, const struct frame *f)
@@ -515,9 +617,11 @@ void relay_link_init(struct relay_link *l, uv_loop_t *loop, const struct relay_l
         l->timing.idle_ms = RELAY_IDLE_TIMEOUT_MS;
     uv_tcp_init(loop, &l->tcp);
     uv_timer_init(loop, &l->timer);
+    uv_prepare_init(loop, &l->flusher);
     l->tcp.data = l;
     l->timer.data = l;
-    l->handles = 2;
+    l->flusher.data = l;
+    l->handles = 3;
     l->phase = RELAY_LINK_NEW;
 }
 
@@ -642,4 +746,9 @@ const char *relay_link_peer(const struct relay_link *l)
 size_t relay_link_queued(const struct relay_link *l)
 {
     return l->wq_bytes;
+}
+
+uint64_t relay_link_writes(const struct relay_link *l)
+{
+    return l->writes;
 }

@@ -6,7 +6,7 @@
  *
  *   TCP bytes ── frame_peek (bound) ── frame_open (crypto/frame.h) ── frame_decode
  *             (proto/relay_frame.h) ──► ops->frame(), one whole frame at a time
- *   relay_link_send*() ── frame_encode ── frame_seal ── uv_write
+ *   relay_link_send*() ── frame_encode ── frame_seal ── the batch ── uv_try_write / uv_write
  *
  * It answers PING itself and sends one when the link was quiet for ping_ms; everything else
  * (streams, windows, targets) is the owner's. It does not know what a stream is.
@@ -17,9 +17,14 @@
  *     read buffer is that size, and frames are opened from it in place;
  *   - the handshake must finish within handshake_ms of the connect or accept;
  *   - nothing received for idle_ms closes the link (the manager pings every ping_ms);
- *   - frames are written with uv_try_write from the buffer they are sealed in (small ones in
- *     one 4 KiB buffer the link keeps); only what the socket does not take at once is queued;
- *   - bytes queued on the TCP handle but not yet written: above RELAY_LINK_WQ_HIGH the link is
+ *   - frames are sealed into the link's batch and written together, in order, with one
+ *     uv_try_write (writev) just before the loop next waits for I/O (a uv_prepare handle), or at
+ *     once when the batch holds RELAY_LINK_BATCH_FLUSH bytes or RELAY_LINK_OUT_SEGS buffers: the
+ *     frames of one loop iteration cost one syscall and one wake-up of the peer, and a lone
+ *     frame still leaves in the iteration that made it. Only what the socket does not take at
+ *     once is queued, from the buffers the frames were sealed in;
+ *   - bytes sealed but not yet written (the batch and the TCP handle's queue): above
+ *     RELAY_LINK_WQ_HIGH the link is
  *     congested (producers of DATA must wait for ops->drained, which comes below
  *     RELAY_LINK_WQ_LOW); above RELAY_LINK_WQ_MAX the peer is not reading and the link closes.
  *     Owners always keep reading, so only a stuck or hostile peer gets there.
@@ -63,6 +68,10 @@
 #define RELAY_LINK_WQ_HIGH (1024 * 1024)
 #define RELAY_LINK_WQ_LOW (256 * 1024)
 #define RELAY_LINK_WQ_MAX (RELAY_LINK_WQ_HIGH + 1024 * 1024)
+/* The batch of sealed frames written together: at most this many buffers, and written at once
+ * when it holds RELAY_LINK_BATCH_FLUSH bytes. */
+#define RELAY_LINK_OUT_SEGS 16
+#define RELAY_LINK_BATCH_FLUSH (64 * 1024)
 
 #define RELAY_HANDSHAKE_TIMEOUT_MS 5000
 #define RELAY_PING_INTERVAL_MS 15000
@@ -111,6 +120,7 @@ struct relay_link {
     enum relay_link_phase phase;
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_prepare_t flusher; /* writes the batch before the loop waits for I/O */
     uv_connect_t connect;
     uv_shutdown_t shutdown;
     int handles;
@@ -120,8 +130,12 @@ struct relay_link {
     uint8_t *rbuf; /* RELAY_LINK_FRAME_MAX */
     size_t rlen;
     uint8_t *rxplain, *txplain; /* FRAME_MAX_SIZE each, from the handshake's end */
-    size_t wq_bytes;
-    struct wreq *spare; /* 4 KiB to seal small frames in, kept for the next one */
+    size_t wq_bytes;   /* sealed, not yet written: in the batch or queued on the TCP handle */
+    size_t tcp_queued; /* ... of which queued on the TCP handle */
+    struct wreq *out[RELAY_LINK_OUT_SEGS]; /* the batch: sealed frames not yet written, in order */
+    size_t nout, out_bytes;
+    uint64_t writes;    /* batches written (each one uv_try_write or uv_write) */
+    struct wreq *spare; /* a small buffer to seal frames in, kept for the next batch */
     bool congested;
     bool lingering; /* our FINAL and FIN are out; waiting for the peer's FIN */
     uint64_t started_ms, last_rx_ms, last_tx_ms;
@@ -168,8 +182,10 @@ bool relay_link_closing(const struct relay_link *l);
 const uint8_t *relay_link_peer_pk(const struct relay_link *l);
 /* "ip:port" of the peer, "" before connect/accept. */
 const char *relay_link_peer(const struct relay_link *l);
-/* Bytes queued on the TCP handle. */
+/* Bytes sealed and not yet written: in the batch or queued on the TCP handle. */
 size_t relay_link_queued(const struct relay_link *l);
+/* Writes begun so far: one per batch of frames (a frame alone is a batch of one). */
+uint64_t relay_link_writes(const struct relay_link *l);
 
 /* Closes at once, as for an error (l->clean stays false): pending writes are dropped. The
  * reason is copied (printf format). No-op if the link is already closing. */

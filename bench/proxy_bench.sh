@@ -8,7 +8,10 @@
 # first from one workload to the next so a drift in the machine's load hits both sides:
 #
 #   api c1, api c4   `swarm bench api` (GET /_ping, /containers/json, /containers/ID/json in
-#                    turn) with 1 and 4 connections
+#   api c16          turn) with 1, 4 and 16 connections
+#   inspect c1, c16  `swarm bench inspect`: GET /containers/ID/json alone (the forwarded call),
+#                    1 and 16 connections
+#   ps c16           `swarm bench ps`: GET /containers/json alone, 16 connections
 #   run-latency      `swarm bench run-latency` (create + start, one at a time)
 #   churn c2         `swarm bench churn --concurrency 2` (create, start, wait, remove)
 #   logs c1, logs c4 `swarm bench logs -e constraint:node==h1` with 1 and 4 streams: each worker's
@@ -303,6 +306,10 @@ PAIR_NO=0
 rss_point start
 pair api-c1 api --concurrency 1
 pair api-c4 api --concurrency 4
+pair api-c16 api --concurrency 16
+pair inspect-c1 inspect --concurrency 1
+pair inspect-c16 inspect --concurrency 16
+pair ps-c16 ps --concurrency 16
 pair run-latency run-latency
 pair churn-c2 churn --concurrency 2
 # The env var pins the containers to h1 through the manager; directly it is only an env var.
@@ -441,6 +448,10 @@ for line in open(os.path.join(work, "rss.tsv")):
 WORKLOADS = [  # name, label, steps in the order shown (the operation first)
     ("api-c1", "api c1", ["request", "ping", "ps", "inspect"]),
     ("api-c4", "api c4", ["request", "ping", "ps", "inspect"]),
+    ("api-c16", "api c16", ["request", "ping", "ps", "inspect"]),
+    ("inspect-c1", "inspect c1", ["inspect"]),
+    ("inspect-c16", "inspect c16", ["inspect"]),
+    ("ps-c16", "ps c16", ["ps"]),
     ("run-latency", "run-latency c1", ["run", "create", "start"]),
     ("churn-c2", "churn c2", ["cycle", "create", "start", "wait", "remove"]),
     ("logs-c1", "logs c1", ["stream", "ttfb"]),

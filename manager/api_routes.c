@@ -44,6 +44,8 @@ struct recent_event {
     char action[24];
 };
 
+#define NODE_CACHE 8
+
 struct api_routes {
     uv_loop_t *loop;
     struct recent_event recent[RECENT_MAX];
@@ -58,6 +60,13 @@ struct api_routes {
     struct sched_cache *view;
     struct engine **engine_list;
     size_t engine_cap;
+    /* The Node object inspect answers carry, as text, per engine gen (gens are unique across
+     * engines and change with anything the object shows): made once, not per inspect. */
+    struct node_text {
+        uint64_t gen;
+        char *text; /* NULL: empty slot */
+        size_t len;
+    } node_cache[NODE_CACHE];
 };
 
 static int view_decorate(void *arg, struct sched_view *v, size_t i, const struct engine *e);
@@ -118,6 +127,8 @@ void api_routes_free(struct api_routes *r)
     settle_all(r);
     sched_cache_free(r->view);
     free(r->engine_list);
+    for (size_t i = 0; i < NODE_CACHE; i++)
+        free(r->node_cache[i].text);
     free(r);
 }
 
@@ -1061,6 +1072,26 @@ static json_t *node_object(const struct engine *e)
         (json_int_t)json_integer_value(json_object_get(e->info, "MemTotal")), "Labels", labels);
 }
 
+/* e's Node object as compact JSON, from the cache while e's gen is the same; *len its length.
+ * Valid until the next call; NULL when out of memory. */
+static const char *node_text(struct api_routes *r, const struct engine *e, size_t *len)
+{
+    struct node_text *c = &r->node_cache[e->gen % NODE_CACHE];
+    if (c->text == NULL || c->gen != e->gen) {
+        json_t *node = node_object(e);
+        char *text = node ? json_dumps(node, JSON_COMPACT) : NULL;
+        json_decref(node);
+        if (text == NULL)
+            return NULL;
+        free(c->text);
+        c->text = text;
+        c->gen = e->gen;
+        c->len = strlen(text);
+    }
+    *len = c->len;
+    return c->text;
+}
+
 static void inspect_answered(void *arg, struct api_exchange *x, const char *engine, int status,
                              const char *ctype, const char *body, size_t len)
 {
@@ -1074,12 +1105,11 @@ static void inspect_answered(void *arg, struct api_exchange *x, const char *engi
     size_t start = 0;
     while (start < end && (body[start] == ' ' || body[start] == '\n'))
         start++;
-    json_t *node =
+    size_t nlen = 0;
+    const char *ntext =
         status == 200 && e && end > start + 1 && body[start] == '{' && body[end - 1] == '}'
-            ? node_object(e)
+            ? node_text(oc->r, e, &nlen)
             : NULL;
-    char *ntext = node ? json_dumps(node, JSON_COMPACT) : NULL;
-    json_decref(node);
     if (ntext == NULL) {
         api_proxy_respond(x, status, ctype, body, len);
         return;
@@ -1089,11 +1119,9 @@ static void inspect_answered(void *arg, struct api_exchange *x, const char *engi
     while (k > start + 1 && (body[k - 1] == ' ' || body[k - 1] == '\n'))
         k--;
     bool empty = k == start + 1;
-    size_t nlen = strlen(ntext);
     size_t out_len = (end - 1) + (empty ? 0 : 1) + 7 + nlen + 2;
     char *out = malloc(out_len + 1);
     if (out == NULL) {
-        free(ntext);
         api_proxy_error(x, 500, "swarm: out of memory");
         return;
     }
@@ -1107,7 +1135,6 @@ static void inspect_answered(void *arg, struct api_exchange *x, const char *engi
     o += nlen;
     out[o++] = '}';
     out[o++] = '\n';
-    free(ntext);
     api_proxy_respond(x, 200, ctype, out, o);
     free(out);
 }

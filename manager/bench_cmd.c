@@ -10,6 +10,9 @@
  * Workloads (an "operation" is what ops/s counts; its steps are timed too):
  *   api          one GET per operation, in turn: /_ping, /containers/json, /containers/ID/json
  *                of a container made at start
+ *   inspect      one GET /containers/ID/json of a container made at start per operation (the
+ *                api mix's forwarded call alone)
+ *   ps           one GET /containers/json per operation (the api mix's listing alone)
  *   churn        create, start, wait, remove one short-lived container (`true`)
  *   run-latency  create + start, as `docker run -d` does (the container is then removed, untimed);
  *                one at a time unless --concurrency says otherwise
@@ -74,12 +77,14 @@ static const struct flag_spec bench_flags[] = {
 
 const struct swarm_command manager_bench_command = {
     .name = "bench",
-    .summary = "measure a Docker endpoint: churn, api, run-latency, logs",
+    .summary = "measure a Docker endpoint: churn, api, inspect, ps, run-latency, logs",
     .usage = "swarm bench [-H URL] WORKLOAD [--concurrency N] [--duration S | --count N] [flags]",
     .description =
         "Workloads:\n"
         "  api          a read mix, one request per operation: GET /_ping, /containers/json,\n"
         "               /containers/ID/json of a container made for the run\n"
+        "  inspect      GET /containers/ID/json of a container made for the run, alone\n"
+        "  ps           GET /containers/json, alone\n"
         "  churn        create, start, wait and remove a container running `true`\n"
         "  run-latency  create + start one container at a time, as `docker run -d`\n"
         "  logs         stream throughput: each worker's container writes --log-mb MB of\n"
@@ -112,6 +117,8 @@ static const char *const api_steps[] = {"ping", "ps", "inspect"};
 static const char *const churn_steps[] = {"create", "start", "wait", "remove", "cycle"};
 static const char *const run_steps[] = {"create", "start", "run"};
 static const char *const logs_steps[] = {"ttfb", "stream"};
+static const char *const inspect_steps[] = {"inspect"};
+static const char *const ps_steps[] = {"ps"};
 enum { API_PING, API_PS, API_INSPECT };
 enum { CHURN_CREATE, CHURN_START, CHURN_WAIT, CHURN_REMOVE, CHURN_CYCLE };
 enum { RUN_CREATE, RUN_START, RUN_RUN };
@@ -122,6 +129,8 @@ static const struct workload_def workloads[BENCH_NWORKLOADS] = {
     [BENCH_CHURN] = {churn_steps, 5, CHURN_CYCLE, "cycle"},
     [BENCH_RUN_LATENCY] = {run_steps, 3, RUN_RUN, "run"},
     [BENCH_LOGS] = {logs_steps, 2, LOGS_STREAM, "stream"},
+    [BENCH_INSPECT] = {inspect_steps, 1, 0, "inspect"},
+    [BENCH_PS] = {ps_steps, 1, 0, "ps"},
 };
 
 /* Raised by SIGINT/SIGTERM (interrupted too) or by the main thread at the deadline. */
@@ -141,7 +150,7 @@ struct run {
     const char *image;
     char run_id[17];
     char *create_body; /* JSON for POST /containers/create, shared read-only */
-    char api_id[65];   /* the api workload's inspect target */
+    char api_id[65];   /* the api and inspect workloads' inspect target */
     const char **env;  /* --env values (argv's), nenv of them */
     int nenv;
     long log_mb;             /* logs: MB each container writes */
@@ -179,11 +188,12 @@ static long request_timeout_ms(const struct run *r)
     return REQUEST_TIMEOUT_MS + (r->w == BENCH_LOGS ? r->log_mb * 1000L : 0);
 }
 
-/* One operation of the api workload; i picks the request. */
+/* One operation of the api workload (i picks the request), or of inspect or ps alone. */
 static int op_api(struct worker *w, struct bench_client *c, long i, char *kind, size_t kl)
 {
     char path[128];
-    int step = (int)(i % 3);
+    enum bench_workload wl = w->r->w;
+    int step = wl == BENCH_INSPECT ? API_INSPECT : wl == BENCH_PS ? API_PS : (int)(i % 3);
     if (step == API_PING)
         snprintf(path, sizeof(path), "/_ping");
     else if (step == API_PS)
@@ -193,7 +203,7 @@ static int op_api(struct worker *w, struct bench_client *c, long i, char *kind, 
     double t = since(&w->r->t0);
     int rc = bench_call(c, "GET", path, NULL, 200, 200, kind, kl);
     if (rc == BENCH_OK)
-        bench_samples_add(&w->samples, t, (since(&w->r->t0) - t) * 1e3, step);
+        bench_samples_add(&w->samples, t, (since(&w->r->t0) - t) * 1e3, wl == BENCH_API ? step : 0);
     return rc;
 }
 
@@ -283,7 +293,7 @@ static void *worker_main(void *arg)
         if (r->count > 0 && atomic_fetch_add(&r->tickets, 1) >= r->count)
             break;
         int rc;
-        if (r->w == BENCH_API)
+        if (r->w == BENCH_API || r->w == BENCH_INSPECT || r->w == BENCH_PS)
             rc = op_api(w, &c, i, kind, sizeof(kind));
         else if (r->w == BENCH_LOGS)
             rc = op_logs(w, &c, kind, sizeof(kind));
@@ -602,12 +612,13 @@ static int parse_flags(const struct flagset *f, struct run *r, int *cleanup)
         return 0;
     }
     if (f->npositional == 0)
-        return usage("no workload given: expected api, churn, run-latency or logs");
+        return usage("no workload given: expected api, inspect, ps, churn, run-latency or logs");
     int w = bench_workload_parse(f->positional[0]);
     if (w < 0) {
-        snprintf(err, sizeof(err),
-                 "unknown workload \"%.64s\": expected api, churn, run-latency or logs",
-                 f->positional[0]);
+        snprintf(
+            err, sizeof(err),
+            "unknown workload \"%.64s\": expected api, inspect, ps, churn, run-latency or logs",
+            f->positional[0]);
         return usage(err);
     }
     r->w = (enum bench_workload)w;
@@ -845,7 +856,7 @@ int bench_cmd_run(const struct flagset *f)
     sigaction(SIGTERM, &sa, NULL);
 
     char kind[BENCH_ERROR_KIND_LEN];
-    if (r.w == BENCH_API &&
+    if ((r.w == BENCH_API || r.w == BENCH_INSPECT) &&
         bench_container_create(&c, r.create_body, r.api_id, kind, sizeof(kind)) != BENCH_OK) {
         fprintf(stderr, "swarm bench: cannot create the container the api workload inspects: %s\n",
                 kind);

@@ -51,10 +51,8 @@ int bench_endpoint_parse(const char *url, struct bench_endpoint *out, char *err,
 }
 
 static const char *const workload_names[BENCH_NWORKLOADS] = {
-    [BENCH_API] = "api",
-    [BENCH_CHURN] = "churn",
-    [BENCH_RUN_LATENCY] = "run-latency",
-    [BENCH_LOGS] = "logs",
+    [BENCH_API] = "api",   [BENCH_CHURN] = "churn",     [BENCH_RUN_LATENCY] = "run-latency",
+    [BENCH_LOGS] = "logs", [BENCH_INSPECT] = "inspect", [BENCH_PS] = "ps",
 };
 
 int bench_workload_parse(const char *name)

@@ -26,10 +26,12 @@ enum bench_workload {
     BENCH_CHURN,
     BENCH_RUN_LATENCY,
     BENCH_LOGS,
+    BENCH_INSPECT,
+    BENCH_PS,
     BENCH_NWORKLOADS,
 };
 
-/* "api", "churn", "run-latency", "logs" → the enum; -1 for anything else. */
+/* "api", "churn", "run-latency", "logs", "inspect", "ps" → the enum; -1 for anything else. */
 int bench_workload_parse(const char *name);
 const char *bench_workload_name(enum bench_workload w);
 

@@ -67,8 +67,10 @@
 #include <uv.h>
 
 #define RELAY_STREAM_WRITE_QUEUE_MAX (1024 * 1024)
-/* Idle streams kept per connection for reuse (relay_stream_park), and how long one is kept. */
-#define RELAY_PARKED_MAX 8
+/* Idle streams kept per connection for reuse (relay_stream_park), and how long one is kept:
+ * enough for a few dozen clients calling one engine at once to find their engine connections
+ * again (with fewer, each call beyond them connects anew to the engine and closes after). */
+#define RELAY_PARKED_MAX 32
 #define RELAY_PARKED_IDLE_MS 30000
 
 /* How a stream ended (its on_close code). 1..4 are the agent's CLOSE codes (FRAME_CODE_*). */

@@ -180,8 +180,8 @@ expect 0 'run/create placed by' "" -- help manage
 
 # bench checks its inputs before touching any endpoint (exit 2), then says when it cannot reach
 # one (exit 1); each time one line on stderr, nothing on stdout.
-expect 2 "" '^swarm bench: no workload given: expected api, churn, run-latency or logs' -- bench
-expect 2 "" '^swarm bench: unknown workload "frobnicate": expected api, churn, run-latency or logs' -- bench frobnicate
+expect 2 "" '^swarm bench: no workload given: expected api, inspect, ps, churn, run-latency or logs' -- bench
+expect 2 "" '^swarm bench: unknown workload "frobnicate": expected api, inspect, ps, churn, run-latency or logs' -- bench frobnicate
 expect 2 "" '^swarm bench: --log-mb applies to the logs workload only' -- bench churn --log-mb 5
 expect 2 "" '^swarm bench: --log-mb "0": expected 1..1000' -- bench logs --log-mb 0
 expect 2 "" '^swarm bench: --log-mb "1001": expected 1..1000' -- bench logs --log-mb 1001

@@ -151,6 +151,8 @@ static void test_workload_and_numbers(void)
     CHECK_INT(bench_workload_parse("churn"), BENCH_CHURN);
     CHECK_INT(bench_workload_parse("run-latency"), BENCH_RUN_LATENCY);
     CHECK_INT(bench_workload_parse("logs"), BENCH_LOGS);
+    CHECK_INT(bench_workload_parse("inspect"), BENCH_INSPECT);
+    CHECK_INT(bench_workload_parse("ps"), BENCH_PS);
     CHECK_STR(bench_workload_name(BENCH_LOGS), "logs");
     CHECK_INT(bench_workload_parse("Churn"), -1);
     CHECK_INT(bench_workload_parse(""), -1);

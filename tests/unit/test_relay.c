@@ -1247,6 +1247,119 @@ static void test_park(void)
     CHECK_INT(w.eng.open, 0);
 }
 
+/* ---- the link's write batch ------------------------------------------------------------------ */
+
+struct lb {
+    uv_loop_t loop;
+    uv_timer_t deadline;
+    bool timed_out;
+    uv_tcp_t listener;
+    struct relay_link a, m; /* the agent's end (accepted), the manager's (connected) */
+    int ready, closed;
+    size_t frames, bytes; /* DATA frames and their bytes at the agent's end */
+    uint32_t last_stream;
+    bool in_order;
+};
+
+static void lb_ready(struct relay_link *l)
+{
+    struct lb *b = l->data;
+    b->ready++;
+}
+
+static void lb_frame(struct relay_link *l, const struct frame *f)
+{
+    struct lb *b = l->data;
+    if (l != &b->a || f->type != FRAME_DATA)
+        return;
+    b->in_order = b->in_order && f->stream == b->last_stream + 1;
+    b->last_stream = f->stream;
+    b->frames++;
+    b->bytes += f->u.data.payload.len;
+}
+
+static void lb_closed(struct relay_link *l, const char *reason)
+{
+    (void)reason;
+    struct lb *b = l->data;
+    b->closed++;
+}
+
+static const struct relay_link_ops lb_ops = {
+    .ready = lb_ready, .frame = lb_frame, .drained = NULL, .closed = lb_closed};
+
+static void lb_connection(uv_stream_t *server, int status)
+{
+    struct lb *b = server->data;
+    CHECK_INT(status, 0);
+    char err[128];
+    const uint8_t(*managers)[KEYPAIR_BYTES] = (const uint8_t(*)[KEYPAIR_BYTES]) & manager_kp.pk;
+    CHECK_INT(relay_link_accept(&b->a, server, &agent_kp, managers, 1, err, sizeof(err)), 0);
+}
+
+/* Frames sealed in one turn of the loop leave in one write, in order, before the loop waits;
+ * a full DATA frame leaves at once. */
+static void test_link_batch(void)
+{
+    static struct lb b;
+    memset(&b, 0, sizeof(b));
+    b.in_order = true;
+    LOOP_HARNESS_INIT(&b);
+    uv_tcp_init(&b.loop, &b.listener);
+    b.listener.data = &b;
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    CHECK_INT(uv_tcp_bind(&b.listener, (const struct sockaddr *)&addr, 0), 0);
+    CHECK_INT(uv_listen((uv_stream_t *)&b.listener, 8, lb_connection), 0);
+    int alen = sizeof(addr);
+    uv_tcp_getsockname(&b.listener, (struct sockaddr *)&addr, &alen);
+    b.a.data = b.m.data = &b;
+    relay_link_init(&b.a, &b.loop, &lb_ops, NULL);
+    relay_link_init(&b.m, &b.loop, &lb_ops, NULL);
+    char err[128];
+    CHECK_INT(relay_link_connect(&b.m, (const struct sockaddr *)&addr, &manager_kp, agent_kp.pk,
+                                 err, sizeof(err)),
+              0);
+    RUN_UNTIL(&b, b.ready == 2, TIMEOUT_MS);
+
+    /* 20 small frames from one callback: nothing written yet, then one write. */
+    uint64_t w0 = relay_link_writes(&b.m);
+    for (uint32_t i = 1; i <= 20; i++)
+        CHECK_INT(relay_link_send_data(&b.m, i, (const uint8_t *)"0123456789", 10), 0);
+    CHECK(relay_link_writes(&b.m) == w0);
+    CHECK(relay_link_queued(&b.m) > 200);
+    RUN_UNTIL(&b, b.frames == 20, TIMEOUT_MS);
+    CHECK(relay_link_writes(&b.m) == w0 + 1);
+    CHECK_INT((int)relay_link_queued(&b.m), 0);
+    CHECK(b.in_order);
+    CHECK_INT((int)b.bytes, 200);
+
+    /* Two small frames around a full DATA frame: the batch leaves with the full frame, at once,
+     * and the last small one before the loop waits. */
+    static uint8_t big[FRAME_DATA_MAX];
+    memset(big, 'x', sizeof(big));
+    w0 = relay_link_writes(&b.m);
+    CHECK_INT(relay_link_send_data(&b.m, 21, (const uint8_t *)"a", 1), 0);
+    CHECK_INT(relay_link_send_data(&b.m, 22, big, sizeof(big)), 0);
+    CHECK(relay_link_writes(&b.m) == w0 + 1);
+    CHECK_INT(relay_link_send_data(&b.m, 23, (const uint8_t *)"b", 1), 0);
+    CHECK(relay_link_writes(&b.m) == w0 + 1);
+    RUN_UNTIL(&b, b.frames == 23, TIMEOUT_MS);
+    CHECK(relay_link_writes(&b.m) == w0 + 2);
+    CHECK(b.in_order);
+    CHECK_INT((int)b.bytes, 200 + 2 + FRAME_DATA_MAX);
+
+    /* A graceful close sends what is batched before its FINAL frame. */
+    CHECK_INT(relay_link_send_data(&b.m, 24, (const uint8_t *)"c", 1), 0);
+    relay_link_close_graceful(&b.m, "done");
+    RUN_UNTIL(&b, b.closed == 2, TIMEOUT_MS);
+    CHECK_INT((int)b.frames, 24);
+    CHECK(b.a.clean);
+    uv_close((uv_handle_t *)&b.listener, NULL);
+    LOOP_HARNESS_DRAIN(&b);
+    CHECK_LOOP_CLOSED(&b);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as daemon_run does: a peer gone is an error code, not a signal */
@@ -1271,6 +1384,7 @@ int main(void)
     RUN(test_hostile_peers);
     RUN(test_handshake_limits);
     RUN(test_eviction);
+    RUN(test_link_batch);
     keypair_wipe(&agent_kp);
     keypair_wipe(&manager_kp);
     keypair_wipe(&other_kp);
