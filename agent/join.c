@@ -10,6 +10,7 @@
 #include "agent/hollow_engine.h"
 #include "agent/relay_server.h"
 #include "common/log.h"
+#include "crypto/handshake.h"
 #include "crypto/keyfile.h"
 #include "crypto/swcrypto.h"
 #include "crypto/token.h"
@@ -178,6 +179,7 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
         .api_version = proto_str_c(ei->api_version),
         .relay_port = relay_port,
         .has_pubkey = true,
+        .relay_hs = HS_VERSION_SUITES,
     };
     memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
     const struct flag_value *labels = flags_get(f, "label");
