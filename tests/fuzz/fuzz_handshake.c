@@ -43,7 +43,7 @@ static void setup(void)
     /* The genuine messages 1 and 2 of each version under these fixed keys. */
     for (int v2 = 0; v2 < 2; v2++) {
         struct hs ini, resp;
-        uint8_t none[1];
+        uint8_t none[HS_MAX_MESSAGE];
         size_t n0;
         new_pair(&ini, &resp, v2);
         if (hs_step(&ini, NULL, 0, real1[v2], sizeof(real1[v2]), &real1_len[v2]) != HS_CONTINUE)
@@ -116,6 +116,8 @@ static void feed(struct hs *hs, const uint8_t *in, size_t len,
             abort();
         return;
     }
+    if (!hs->initiator && rc == HS_CONTINUE && n == 0)
+        return; /* the first 52 bytes of a version 2 message 1, nothing accepted yet */
     if (len - used != want)
         abort();
     if (real != NULL && !is_real(in, len, real, real_len, nreal))
