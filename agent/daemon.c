@@ -17,6 +17,7 @@ struct daemon {
     struct gossip_uv *g;
     int signals;
     int closing;
+    int exit_code; /* daemon_stop's */
     const struct daemon_config *dc;
 };
 
@@ -111,6 +112,16 @@ static void on_gossip_closed(void *arg)
     uv_close((uv_handle_t *)&d->sigterm, NULL);
 }
 
+/* Stops the service, the control socket and gossip (a graceful leave); the loop then ends. */
+static void stop(struct daemon *d)
+{
+    d->closing = 1;
+    if (d->dc->stop)
+        d->dc->stop(d->dc->service_arg);
+    control_server_close(&d->control, NULL);
+    gossip_uv_leave_and_close(d->g, on_gossip_closed, d);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct daemon *d = s->data;
@@ -118,12 +129,20 @@ static void on_signal(uv_signal_t *s, int signum)
         log_warn("daemon", "second signal: exiting now");
         exit(1);
     }
+    if (d->closing)
+        return; /* already leaving (daemon_stop) */
     log_info("daemon", "%s: leaving the cluster", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    d->closing = 1;
-    if (d->dc->stop)
-        d->dc->stop(d->dc->service_arg);
-    control_server_close(&d->control, NULL);
-    gossip_uv_leave_and_close(d->g, on_gossip_closed, d);
+    stop(d);
+}
+
+void daemon_stop(uv_loop_t *loop, int exit_code)
+{
+    struct daemon *d = loop->data;
+    if (d->closing)
+        return;
+    log_info("daemon", "leaving the cluster");
+    d->exit_code = exit_code;
+    stop(d);
 }
 
 int daemon_run(const struct daemon_config *dc)
@@ -132,8 +151,10 @@ int daemon_run(const struct daemon_config *dc)
     if (d == NULL)
         return 1;
     uv_loop_init(&d->loop);
+    d->loop.data = d; /* daemon_stop finds us */
     char err[512];
     int rc = 0;
+    d->dc = dc;
     if (control_server_start(&d->loop, &d->control, dc->state_dir, on_control, d, err,
                              sizeof(err)) < 0) {
         log_error("daemon", "%s", err);
@@ -143,27 +164,28 @@ int daemon_run(const struct daemon_config *dc)
         log_error("daemon", "%s", err);
         control_server_close(&d->control, NULL);
         rc = 1;
-    } else if (dc->start && dc->start(dc->service_arg, &d->loop, d->g, err, sizeof(err)) < 0) {
-        log_error("daemon", "%s", err);
-        if (dc->stop)
-            dc->stop(dc->service_arg);
-        control_server_close(&d->control, NULL);
-        gossip_uv_leave_and_close(d->g, NULL, NULL);
-        rc = 1;
     } else {
-        d->dc = dc;
         uv_signal_init(&d->loop, &d->sigint);
         uv_signal_init(&d->loop, &d->sigterm);
         d->sigint.data = d->sigterm.data = d;
         uv_signal_start(&d->sigint, on_signal, SIGINT);
         uv_signal_start(&d->sigterm, on_signal, SIGTERM);
         signal(SIGPIPE, SIG_IGN);
+        if (dc->start && dc->start(dc->service_arg, &d->loop, d->g, err, sizeof(err)) < 0) {
+            log_error("daemon", "%s", err);
+            if (!d->closing) {
+                d->exit_code = 1;
+                stop(d);
+            }
+        }
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (d->g)
         gossip_uv_free(d->g);
     if (uv_loop_close(&d->loop) != 0)
         log_warn("daemon", "event loop closed with handles still open");
+    if (rc == 0)
+        rc = d->exit_code;
     free(d);
     if (rc == 0)
         log_info("daemon", "stopped");

@@ -2,11 +2,15 @@
 
 #include "agent/engine_http.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* Bodies larger than this are not an engine's /info. */
 #define ENGINE_BODY_MAX (1024 * 1024)
@@ -140,6 +144,7 @@ const char *engine_socket_path(const char *url)
 
 /* One GET's result: engine_http is the same client the watcher uses. */
 struct fetch {
+    struct engine_http *h; /* NULL once done (or never started) */
     char *body;
     size_t len;
     int status;
@@ -147,26 +152,16 @@ struct fetch {
     bool done;
 };
 
-static void on_done(struct engine_http *h, int status, const char *body, size_t len,
-                    const char *err, void *arg)
-{
-    (void)h;
-    struct fetch *f = arg;
-    f->done = true;
-    f->status = status;
-    if (err) {
-        snprintf(f->err, sizeof(f->err), "%s", err);
-        return;
-    }
-    f->body = malloc(len + 1);
-    if (f->body == NULL) {
-        snprintf(f->err, sizeof(f->err), "out of memory");
-        return;
-    }
-    memcpy(f->body, body, len);
-    f->body[len] = '\0';
-    f->len = len;
-}
+static const char *const paths[2] = {"/info", "/version"};
+
+struct engine_info_fetch {
+    engine_info_cb cb;
+    void *arg;
+    char sock[4096];
+    struct fetch f[2]; /* /info, /version */
+    int pending;       /* requests not done yet */
+    uv_timer_t *fail;  /* a request that could not start: reported from this timer */
+};
 
 /* The outcome of one finished GET: 0, or -1 with the message in err. */
 static int outcome(const char *sock, const char *path, const struct fetch *f, char *err,
@@ -187,50 +182,183 @@ static int outcome(const char *sock, const char *path, const struct fetch *f, ch
     return 0;
 }
 
-/* Both GETs at once on a private loop, run until both are done (the engine answers /info in
- * 10-20 ms, so the agent starts that much sooner than asking one after the other). */
-static int get_both(const char *sock, long timeout_ms, struct fetch *info, struct fetch *version,
-                    char *err, size_t errlen)
+static void fetch_free(struct engine_info_fetch *ef)
 {
-    static const struct engine_http_callbacks cb = {.done = on_done};
-    static const char *const paths[2] = {"/info", "/version"};
-    struct fetch *f[2] = {info, version};
-    uv_loop_t loop;
-    int rc = uv_loop_init(&loop);
-    if (rc < 0) {
-        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
-        return -1;
-    }
-    for (int i = 0; i < 2; i++) {
-        struct engine_http_request rq = {
-            .path = paths[i],
-            .body_max = ENGINE_BODY_MAX,
-            .timeout_ms = timeout_ms > 0 && timeout_ms < UINT32_MAX ? (uint32_t)timeout_ms : 0,
-        };
-        if (engine_http_get(&loop, sock, &rq, &cb, f[i]) == NULL)
-            snprintf(f[i]->err, sizeof(f[i]->err), "cannot start the request");
-    }
-    uv_run(&loop, UV_RUN_DEFAULT); /* returns once both requests' handles are closed */
-    uv_loop_close(&loop);
-    return outcome(sock, paths[0], info, err, errlen) == 0 &&
-                   outcome(sock, paths[1], version, err, errlen) == 0
-               ? 0
-               : -1;
+    for (int i = 0; i < 2; i++)
+        free(ef->f[i].body);
+    free(ef);
 }
 
-int engine_info_fetch(const char *url, long timeout_ms, struct engine_info *out, char *err,
-                      size_t errlen)
+/* Both answers are in (or failed): parse, report, free. */
+static void finish(struct engine_info_fetch *ef)
+{
+    char err[600] = "";
+    struct engine_info *info = malloc(sizeof(*info));
+    int rc = -1;
+    if (info == NULL)
+        snprintf(err, sizeof(err), "out of memory");
+    else if (outcome(ef->sock, paths[0], &ef->f[0], err, sizeof(err)) == 0 &&
+             outcome(ef->sock, paths[1], &ef->f[1], err, sizeof(err)) == 0)
+        rc = engine_info_parse(ef->f[0].body, ef->f[0].len, ef->f[1].body, ef->f[1].len, info, err,
+                               sizeof(err));
+    ef->cb(ef->arg, rc == 0 ? info : NULL, rc == 0 ? NULL : err);
+    free(info);
+    fetch_free(ef);
+}
+
+static void on_done(struct engine_http *h, int status, const char *body, size_t len,
+                    const char *err, void *arg)
+{
+    struct engine_info_fetch *ef = arg;
+    struct fetch *f = h == ef->f[0].h ? &ef->f[0] : &ef->f[1];
+    f->h = NULL;
+    f->done = true;
+    f->status = status;
+    if (err)
+        snprintf(f->err, sizeof(f->err), "%s", err);
+    else if ((f->body = malloc(len + 1)) == NULL)
+        snprintf(f->err, sizeof(f->err), "out of memory");
+    else {
+        memcpy(f->body, body, len);
+        f->body[len] = '\0';
+        f->len = len;
+    }
+    if (--ef->pending == 0 && ef->fail == NULL)
+        finish(ef);
+}
+
+static void on_fail_closed(uv_handle_t *t)
+{
+    free(t);
+}
+
+static void on_fail_timer(uv_timer_t *t)
+{
+    struct engine_info_fetch *ef = t->data;
+    uv_close((uv_handle_t *)t, on_fail_closed);
+    ef->fail = NULL;
+    if (ef->pending == 0)
+        finish(ef);
+}
+
+struct engine_info_fetch *engine_info_fetch_start(uv_loop_t *loop, const char *url,
+                                                  uint32_t timeout_ms, engine_info_cb cb, void *arg,
+                                                  char *err, size_t errlen)
+{
+    static const struct engine_http_callbacks http_cb = {.done = on_done};
+    const char *sock = engine_socket_path(url);
+    if (sock == NULL) {
+        snprintf(err, errlen, "engine %s: expected unix:///path/to/docker.sock", url);
+        return NULL;
+    }
+    struct engine_info_fetch *ef = calloc(1, sizeof(*ef));
+    if (ef == NULL || strlen(sock) >= sizeof(ef->sock)) {
+        snprintf(err, errlen, ef ? "engine %s: socket path too long" : "out of memory", url);
+        free(ef);
+        return NULL;
+    }
+    ef->cb = cb;
+    ef->arg = arg;
+    memcpy(ef->sock, sock, strlen(sock) + 1);
+    for (int i = 0; i < 2; i++) {
+        struct engine_http_request rq = {
+            .path = paths[i], .body_max = ENGINE_BODY_MAX, .timeout_ms = timeout_ms};
+        ef->f[i].h = engine_http_get(loop, sock, &rq, &http_cb, ef);
+        if (ef->f[i].h == NULL) {
+            /* Reported like any other failure, from the loop (never from inside this call). */
+            snprintf(ef->f[i].err, sizeof(ef->f[i].err), "cannot start the request");
+            ef->f[i].done = true;
+            if (ef->fail == NULL && (ef->fail = malloc(sizeof(*ef->fail))) != NULL) {
+                uv_timer_init(loop, ef->fail);
+                ef->fail->data = ef;
+                uv_timer_start(ef->fail, on_fail_timer, 0, 0);
+            }
+        } else {
+            ef->pending++;
+        }
+    }
+    if (ef->pending == 0 && ef->fail == NULL) {
+        snprintf(err, errlen, "out of memory");
+        fetch_free(ef);
+        return NULL;
+    }
+    return ef;
+}
+
+void engine_info_fetch_cancel(struct engine_info_fetch *ef)
+{
+    if (ef == NULL)
+        return;
+    for (int i = 0; i < 2; i++)
+        engine_http_cancel(ef->f[i].h);
+    if (ef->fail)
+        uv_close((uv_handle_t *)ef->fail, on_fail_closed);
+    fetch_free(ef);
+}
+
+int engine_info_probe(const char *url, char *err, size_t errlen)
 {
     const char *sock = engine_socket_path(url);
     if (sock == NULL) {
         snprintf(err, errlen, "engine %s: expected unix:///path/to/docker.sock", url);
         return -1;
     }
-    struct fetch info = {0}, version = {0};
-    int rc = -1;
-    if (get_both(sock, timeout_ms, &info, &version, err, errlen) == 0)
-        rc = engine_info_parse(info.body, info.len, version.body, version.len, out, err, errlen);
-    free(info.body);
-    free(version.body);
-    return rc;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "engine %s: socket path too long", url);
+        return -1;
+    }
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* A full backlog (EAGAIN) is an engine that is there but busy: it gets its chance. */
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN ? 0 : -errno;
+    close(fd);
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "the Docker engine at unix://%s did not answer GET %s: connect: %s (is dockerd "
+                 "running? point --engine at its socket)",
+                 sock, paths[0], strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* engine_info_fetch's result, from the callback. */
+struct blocking {
+    struct engine_info *out;
+    char *err;
+    size_t errlen;
+    int rc;
+};
+
+static void on_blocking_done(void *arg, const struct engine_info *info, const char *err)
+{
+    struct blocking *b = arg;
+    if (info) {
+        *b->out = *info;
+        b->rc = 0;
+    } else {
+        snprintf(b->err, b->errlen, "%s", err);
+    }
+}
+
+int engine_info_fetch(const char *url, long timeout_ms, struct engine_info *out, char *err,
+                      size_t errlen)
+{
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc < 0) {
+        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
+        return -1;
+    }
+    struct blocking b = {out, err, errlen, -1};
+    uint32_t t = timeout_ms > 0 && timeout_ms < UINT32_MAX ? (uint32_t)timeout_ms : 0;
+    if (engine_info_fetch_start(&loop, url, t, on_blocking_done, &b, err, errlen) != NULL)
+        uv_run(&loop, UV_RUN_DEFAULT); /* returns once both requests' handles are closed */
+    uv_loop_close(&loop);
+    return b.rc;
 }

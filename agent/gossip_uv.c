@@ -1227,6 +1227,14 @@ void gossip_uv_free(struct gossip_uv *g)
     free(g);
 }
 
+int gossip_uv_set_meta(struct gossip_uv *g, const uint8_t *meta, size_t len)
+{
+    if (g->closing || membership_set_meta(g->m, now_ms(), meta, len) < 0)
+        return -1;
+    reschedule(g); /* the news goes out at once */
+    return 0;
+}
+
 struct membership *gossip_uv_membership(struct gossip_uv *g)
 {
     return g->m;

@@ -87,6 +87,10 @@ void gossip_uv_leave_and_close(struct gossip_uv *g, void (*on_closed)(void *arg)
 /* Frees what gossip_uv_start allocated; only after gossip_uv_leave_and_close's on_closed. */
 void gossip_uv_free(struct gossip_uv *g);
 
+/* New metadata for ourselves (copied): a new incarnation, gossiped at once. -1 if too big or
+ * leaving. */
+int gossip_uv_set_meta(struct gossip_uv *g, const uint8_t *meta, size_t len);
+
 struct membership *gossip_uv_membership(struct gossip_uv *g);
 const struct gossip_uv_stats *gossip_uv_stats(const struct gossip_uv *g);
 /* The address other members reach us at, as "ip:port". */

@@ -15,7 +15,7 @@
  *     tests and tests/fuzz/fuzz_hollow.c drive it directly.
  *   - the listener (hollow_engine_listen) serves sessions on a uv_pipe on the caller's loop;
  *     hollow_engine_serve_while() does so on a private loop in a helper thread while the caller
- *     blocks (the agent's engine_info_fetch at start, before the daemon's loop exists).
+ *     blocks (a caller with no loop of its own: the unit tests).
  *
  * The API (any /vX.Y prefix up to 1.41, or none; anything else: 404 {"message":"page not found"}):
  *   GET|HEAD /_ping                     "OK", with the headers the docker CLI negotiates from

@@ -1,6 +1,7 @@
 /*
- * join — `swarm join`: turns flags, the token, the state dir and the local engine's /info into a
- * daemon configuration, then runs the daemon (agent/daemon.h).
+ * join — `swarm join`: turns flags, the token and the state dir into a daemon configuration and
+ * runs the daemon (agent/daemon.h); on its loop, gossip starts at once and the local engine's
+ * /info then gives the metadata, the relay and the engine watcher (agent_service below).
  */
 #include "agent/join.h"
 
@@ -164,24 +165,27 @@ static int split_label(const char *text, struct meta_label *l)
     return 0;
 }
 
+/* Our metadata: the --label flags, then (ei not NULL) the engine's identity, size and labels,
+ * the relay port and our public key. Without ei it only checks the labels (a usage error is
+ * said before anything starts). 0, or an exit code after a message on stderr. */
 static int build_meta(const struct flagset *f, const struct engine_info *ei,
                       const struct keypair *kp, uint16_t relay_port, uint8_t *buf, size_t *len)
 {
-    struct meta m = {
-        .role = META_ROLE_AGENT,
-        .engine_id = proto_str_c(ei->id),
-        .engine_name = proto_str_c(ei->name),
-        .cpus = (uint32_t)ei->ncpu,
-        .memory = (uint64_t)ei->mem_total,
-        .os = proto_str_c(ei->os),
-        .arch = proto_str_c(ei->arch),
-        .kernel = proto_str_c(ei->kernel),
-        .api_version = proto_str_c(ei->api_version),
-        .relay_port = relay_port,
-        .has_pubkey = true,
-        .relay_hs = HS_VERSION_SUITES,
-    };
-    memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
+    struct meta m = {.role = META_ROLE_AGENT};
+    if (ei) {
+        m.engine_id = proto_str_c(ei->id);
+        m.engine_name = proto_str_c(ei->name);
+        m.cpus = (uint32_t)ei->ncpu;
+        m.memory = (uint64_t)ei->mem_total;
+        m.os = proto_str_c(ei->os);
+        m.arch = proto_str_c(ei->arch);
+        m.kernel = proto_str_c(ei->kernel);
+        m.api_version = proto_str_c(ei->api_version);
+        m.relay_port = relay_port;
+        m.has_pubkey = true;
+        m.relay_hs = HS_VERSION_SUITES;
+        memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
+    }
     const struct flag_value *labels = flags_get(f, "label");
     for (int i = 0; i < labels->count; i++) {
         if (m.nlabels == META_MAX_LABELS ||
@@ -194,7 +198,7 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
     }
     /* The engine's own labels (dockerd --label) count too, after ours; ours win a key both
      * have (a hollow engine's labels are ours). */
-    for (int i = 0; i < ei->nlabels && m.nlabels < META_MAX_LABELS; i++) {
+    for (int i = 0; ei && i < ei->nlabels && m.nlabels < META_MAX_LABELS; i++) {
         struct meta_label *l = &m.labels[m.nlabels];
         bool taken = split_label(ei->labels[i], l) < 0;
         for (size_t j = 0; j < m.nlabels && !taken; j++)
@@ -362,53 +366,82 @@ static struct hollow_engine *hollow_create(const struct flagset *f, const char *
     return h;
 }
 
-struct hollow_fetch {
-    const char *engine;
-    struct engine_info *ei;
-    char *err;
-    size_t errlen;
-};
-
-static int hollow_fetch_info(void *arg)
-{
-    struct hollow_fetch *hf = arg;
-    return engine_info_fetch(hf->engine, ENGINE_TIMEOUT_MS, hf->ei, hf->err, hf->errlen);
-}
-
-/* engine_info_fetch, unchanged; with a hollow engine it is served meanwhile (the daemon's loop
- * does not exist yet). */
-static int fetch_engine_info(struct hollow_engine *hollow, const char *engine,
-                             struct engine_info *ei, char *err, size_t errlen)
-{
-    struct hollow_fetch hf = {engine, ei, err, errlen};
-    if (hollow == NULL)
-        return hollow_fetch_info(&hf);
-    return hollow_engine_serve_while(hollow, hollow_fetch_info, &hf, err, errlen);
-}
-
-/* On the daemon's loop: the fake engine listens first, then the relay and watcher start;
- * it closes after them. */
-struct hollow_service {
-    struct hollow_engine *engine;
-    struct relay_service *relay;
-};
-
-static int hollow_service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err,
-                                size_t errlen)
-{
-    struct hollow_service *hs = arg;
-    if (hollow_engine_listen(hs->engine, loop, err, errlen) < 0)
-        return -1;
-    return relay_start(hs->relay, loop, g, err, errlen);
-}
-
-static void hollow_service_stop(void *arg)
-{
-    struct hollow_service *hs = arg;
-    relay_stop(hs->relay);
-    hollow_engine_close(hs->engine, NULL, NULL);
-}
 /* ---- end of --hollow-engine ------------------------------------------------------------------ */
+
+/*
+ * The agent on the daemon's loop. Gossip starts first, with no metadata (managers neither list
+ * nor schedule on a member without it), and the engine is asked for /info and /version at the
+ * same time; once it answers, the relay and the engine watcher start and the metadata goes out
+ * as a new incarnation. An engine that does not answer stops the agent: it says why and leaves.
+ */
+struct agent_service {
+    const struct flagset *f;
+    const char *engine; /* URL */
+    const struct keypair *kp;
+    struct relay_service relay;
+    struct hollow_engine *hollow; /* --hollow-engine, else NULL */
+    uv_loop_t *loop;
+    struct gossip_uv *g;
+    struct engine_info_fetch *fetch; /* while /info is asked */
+    bool stopping;
+};
+
+static void on_engine_info(void *arg, const struct engine_info *ei, const char *why)
+{
+    struct agent_service *as = arg;
+    as->fetch = NULL;
+    if (ei == NULL) {
+        fprintf(stderr, "swarm join: cannot start: %s\n", why);
+        daemon_stop(as->loop, SWARM_EXIT_FAILURE);
+        return;
+    }
+    uint8_t meta[META_MAX_SIZE];
+    size_t meta_len = 0;
+    int rc = build_meta(as->f, ei, as->kp, as->relay.cfg.port, meta, &meta_len);
+    if (rc != 0) {
+        daemon_stop(as->loop, rc);
+        return;
+    }
+    log_info("agent", "engine %s (%s) %d CPUs %lld MB API %s", ei->name, ei->id, ei->ncpu,
+             (long long)(ei->mem_total >> 20), ei->api_version);
+    char err[512];
+    if (relay_start(&as->relay, as->loop, as->g, err, sizeof(err)) < 0) {
+        log_error("agent", "%s", err);
+        daemon_stop(as->loop, SWARM_EXIT_FAILURE);
+        return;
+    }
+    /* Advertised once the relay listens: a manager may connect as soon as it reads it. */
+    if (gossip_uv_set_meta(as->g, meta, meta_len) < 0) {
+        log_error("agent", "cannot advertise this host's metadata (%zu bytes)", meta_len);
+        daemon_stop(as->loop, SWARM_EXIT_FAILURE);
+    }
+}
+
+static int agent_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *err, size_t errlen)
+{
+    struct agent_service *as = arg;
+    as->loop = loop;
+    as->g = g;
+    /* The fake engine listens on this loop before it is asked anything. */
+    if (as->hollow && hollow_engine_listen(as->hollow, loop, err, errlen) < 0)
+        return -1;
+    as->fetch = engine_info_fetch_start(loop, as->engine, ENGINE_TIMEOUT_MS, on_engine_info, as,
+                                        err, errlen);
+    return as->fetch ? 0 : -1;
+}
+
+static void agent_stop(void *arg)
+{
+    struct agent_service *as = arg;
+    if (as->stopping)
+        return;
+    as->stopping = true;
+    engine_info_fetch_cancel(as->fetch);
+    as->fetch = NULL;
+    relay_stop(&as->relay);
+    if (as->hollow)
+        hollow_engine_close(as->hollow, NULL, NULL);
+}
 
 int join_run(const struct flagset *f)
 {
@@ -438,6 +471,33 @@ int join_run(const struct flagset *f)
         fprintf(stderr, "swarm join: at most %d --join seeds\n", GOSSIP_UV_MAX_SEEDS);
         return SWARM_EXIT_USAGE;
     }
+    uint16_t mcast_port = 0;
+    const char *mport = flag(f, "mcast-port", NULL);
+    if (mport) {
+        char *end;
+        unsigned long p = strtoul(mport, &end, 10);
+        if (*end != '\0' || p == 0 || p > 65535) {
+            fprintf(stderr, "swarm join: --mcast-port \"%s\": expected 1..65535\n", mport);
+            return SWARM_EXIT_USAGE;
+        }
+        mcast_port = (uint16_t)p;
+    }
+    uint8_t meta[META_MAX_SIZE];
+    size_t meta_len = 0;
+    int mrc = build_meta(f, NULL, NULL, 0, meta, &meta_len); /* the --label flags, checked */
+    if (mrc != 0)
+        return mrc;
+    char host[PROTO_NAME_MAX + 1];
+    const char *name = flag(f, "name", NULL);
+    if (name == NULL) {
+        if (gethostname(host, sizeof(host)) < 0) {
+            fprintf(stderr, "swarm join: cannot read the host name (%s): give --name\n",
+                    strerror(errno));
+            return SWARM_EXIT_FAILURE;
+        }
+        host[sizeof(host) - 1] = '\0';
+        name = host;
+    }
     if (swcrypto_init() < 0) {
         fprintf(stderr, "swarm join: libsodium failed to initialise\n");
         return SWARM_EXIT_FAILURE;
@@ -449,12 +509,12 @@ int join_run(const struct flagset *f)
         return SWARM_EXIT_USAGE;
     }
 
-    struct relay_service relay = {.server = NULL};
-    if (relay_address(f, &relay) < 0) {
+    struct agent_service as = {.f = f};
+    if (relay_address(f, &as.relay) < 0) {
         token_wipe(&tok);
         return SWARM_EXIT_USAGE;
     }
-    memcpy(relay.manager_pk[0], tok.manager_pk, KEYPAIR_BYTES);
+    memcpy(as.relay.manager_pk[0], tok.manager_pk, KEYPAIR_BYTES);
 
     const char *dir = flag(f, "state-dir", "/var/lib/swarm");
     struct keyring *kr = keyring_new();
@@ -476,45 +536,27 @@ int join_run(const struct flagset *f)
     if (hollow_on &&
         (hollow = hollow_create(f, dir, &hollow_cfg, hollow_url, sizeof(hollow_url))) == NULL)
         goto out;
-    if (hollow)
+    if (hollow) {
         engine = hollow_url;
-    struct engine_info *ei = calloc(1, sizeof(*ei));
-    if (ei == NULL)
-        goto out;
-    if (fetch_engine_info(hollow, engine, ei, err, sizeof(err)) < 0) {
+    } else if (engine_info_probe(engine, err, sizeof(err)) < 0) {
+        /* Nothing listens there: say so at once, before joining anything. An engine that
+         * listens but does not answer is found out on the loop, and the agent leaves. */
         fprintf(stderr, "swarm join: cannot start: %s\n", err);
-        free(ei);
         goto out;
     }
-    uint8_t meta[META_MAX_SIZE];
-    size_t meta_len = 0;
-    int mrc = build_meta(f, ei, &kp, relay.cfg.port, meta, &meta_len);
-    if (mrc != 0) {
-        free(ei);
-        rc = mrc;
-        goto out;
-    }
-    char host[PROTO_NAME_MAX + 1];
-    const char *name = flag(f, "name", NULL);
-    if (name == NULL) {
-        if (gethostname(host, sizeof(host)) < 0)
-            snprintf(host, sizeof(host), "%s", ei->name);
-        host[sizeof(host) - 1] = '\0';
-        name = host;
-    }
-    log_info("agent", "engine %s (%s) %d CPUs %lld MB API %s", ei->name, ei->id, ei->ncpu,
-             (long long)(ei->mem_total >> 20), ei->api_version);
-
-    relay.cfg.engine_path = engine_socket_path(engine);
-    relay.cfg.self = &kp;
-    relay.cfg.managers = (const uint8_t(*)[KEYPAIR_BYTES])relay.manager_pk;
-    relay.cfg.nmanagers = 1;
+    as.engine = engine;
+    as.kp = &kp;
+    as.hollow = hollow;
+    as.relay.cfg.engine_path = engine_socket_path(engine);
+    as.relay.cfg.self = &kp;
+    as.relay.cfg.managers = (const uint8_t(*)[KEYPAIR_BYTES])as.relay.manager_pk;
+    as.relay.cfg.nmanagers = 1;
     struct daemon_config dc = {
         .state_dir = dir,
         .keyring = kr,
-        .start = relay_start,
-        .stop = relay_stop,
-        .service_arg = &relay,
+        .start = agent_start,
+        .stop = agent_stop,
+        .service_arg = &as,
         .gossip =
             {
                 .name = name,
@@ -523,38 +565,21 @@ int join_run(const struct flagset *f)
                 .multicast = !flags_bool(f, "no-multicast"),
                 .mcast_group = flag(f, "mcast-group", NULL),
                 .mcast_group6 = flag(f, "mcast-group6", NULL),
-                .meta = meta,
-                .meta_len = meta_len,
+                .mcast_port = mcast_port,
+                /* No metadata until the engine answers (agent_service). */
+                .meta = NULL,
+                .meta_len = 0,
                 /* Wall-clock seconds: a restarted agent comes back above its old incarnation
                  * and takes over its entry at once. */
                 .incarnation = (uint64_t)time(NULL),
                 .tuning = tuning,
             },
     };
-    const char *mport = flag(f, "mcast-port", NULL);
-    if (mport) {
-        char *end;
-        unsigned long p = strtoul(mport, &end, 10);
-        if (*end != '\0' || p == 0 || p > 65535) {
-            fprintf(stderr, "swarm join: --mcast-port \"%s\": expected 1..65535\n", mport);
-            free(ei);
-            rc = SWARM_EXIT_USAGE;
-            goto out;
-        }
-        dc.gossip.mcast_port = (uint16_t)p;
-    }
     for (int i = 0; i < seeds->count; i++)
         dc.gossip.seeds[dc.gossip.nseeds++] = seeds->list[i];
-    free(ei);
-    struct hollow_service hollow_svc = {hollow, &relay};
-    if (hollow) {
-        dc.start = hollow_service_start;
-        dc.stop = hollow_service_stop;
-        dc.service_arg = &hollow_svc;
-    }
     rc = daemon_run(&dc);
-    engine_watch_free(relay.watch);
-    relay_server_free(relay.server);
+    engine_watch_free(as.relay.watch);
+    relay_server_free(as.relay.server);
 out:
     hollow_engine_free(hollow);
     keypair_wipe(&kp);

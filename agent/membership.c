@@ -18,13 +18,17 @@
  * own entry and a digest of our view go out, and the members of the buckets that differ come
  * back (see "digest"), so it costs a few hundred bytes whatever n is, where a full-state exchange
  * costs n entries; its period still grows with log2 n past 32 members, as memberlist's does
- * (membership.h). Joins exchange full states. One extra full exchange, 1-2 s (jittered) after we
- * first hear of another member, gives a newcomer a second full view: its seed's may have been
- * partial (the seed was joining too), and the news it missed has often been gossiped out already,
- * so it would otherwise wait a whole period, minutes in a large cluster. A push-pull with a random
- * *failed* member every reconnect interval heals a partition once it is gone (as serf's reconnect
- * does; plain SWIM never talks to a member it declared dead, so two halves of a healed partition
- * would stay apart).
+ * (membership.h). Joins exchange full states. One extra full exchange, 0.3-0.6 s (jittered) after
+ * we first hear of another member, gives a newcomer a second full view: its seed's may have been
+ * partial (the seed was joining too), and the news spread before the others knew the newcomer
+ * never reaches it by gossip (nobody picks it as a target yet, and each update is sent a bounded
+ * number of times), so it would otherwise wait a whole period, minutes in a large cluster. Agents
+ * started together are each other's newcomers, and each gossips its engine's metadata tens of
+ * ms after its start: the sooner that exchange, the sooner every view is whole (a 1-2 s delay
+ * left some views without a member's metadata, or a member, for that long). A push-pull with a
+ * random *failed* member every reconnect interval heals a partition once it is gone (as serf's
+ * reconnect does; plain SWIM never talks to a member it declared dead, so two halves of a healed
+ * partition would stay apart).
  *
  * Lifeguard, three changes:
  *  - Local health awareness: a member that misses acks and nacks it should have had is probably
@@ -85,7 +89,7 @@
 #define EAGER_GOSSIP_MS 20
 /* The first time we hear of another member, one extra push-pull follows after JOIN_SYNC_MS plus
  * up to as much again of jitter (see the top of this file). */
-#define JOIN_SYNC_MS 1000
+#define JOIN_SYNC_MS 300
 /* Buckets of a sync's digest (see "digest"): 64 sums, 512 bytes. */
 #define DIGEST_BUCKETS MEMBERSHIP_DIGEST_BUCKETS
 #define DIGEST_BUCKET_BITS 6

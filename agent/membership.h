@@ -44,8 +44,8 @@ struct membership_tuning {
      * period is multiplied by ceil(log2(n) - log2(32)) + 1, n = members listed, as memberlist's
      * pushPullScale does: x2 up to 64 members, x3 up to 128, ... x6 up to 1,024, x10 up to
      * 16,384. A push-pull carries all n members, so each node's push-pull traffic grows as
-     * n / log n instead of n. The first one comes 1-2 intervals after start; and 1-2 s after we
-     * first hear of another member, one extra push-pull (a newcomer's second full view, so it
+     * n / log n instead of n. The first one comes 1-2 intervals after start; and 0.3-0.6 s after
+     * we first hear of another member, one extra push-pull (a newcomer's second full view, so it
      * need not wait a whole period for members its seed did not know yet). */
     uint32_t pushpull_interval_ms;
     uint32_t

@@ -12,7 +12,9 @@
 #                other host at once; time from the joins until every node's `serf members` lists
 #                all N alive (the issue's "our time with no seed vs serf's after explicit joins").
 #                Also recorded: serf from agent start (start + RPC wait + joins), and serf
-#                -discover (its own mDNS, no join) from start, for a no-seed to no-seed view.
+#                -discover (its own mDNS, no join) from start, for a no-seed to no-seed view;
+#                and (--poll rpc) swarm from start until every agent lists all N alive with their
+#                engine metadata (an agent gossips before its engine's /info is in, without it).
 #                "Starting all agents" is one instant: each agent is spawned (lab_spawn, which
 #                records its pid) parked on a shared flock, and the lock is released at once.
 #   idle         SETTLE s after convergence (swarm's start-up push-pulls are over by then), IDLE s
@@ -41,7 +43,7 @@
 #
 # Usage: bench/gossip_lab.sh [--quick] [--reps R] [--hosts "8 32"] [--idle S] [--swarm PATH]
 #                            [--settle S] [--out DIR] [--poll cli|rpc] [--keep DIR]
-#                            [--no-discover]
+#                            [--no-discover] [--only swarm|serf] [--conv-only]
 #   --quick        N = 8 only, 1 repetition (a sanity pass, under a minute)
 #   --reps R       repetitions per N (default 3)
 #   --hosts LIST   host counts (default "8 32"); above 16 the lab is built with lab_up 16 and
@@ -51,8 +53,12 @@
 #   --swarm PATH   the swarm binary (default build/swarm)
 #   --out DIR      where gossip_lab.md and gossip_lab.csv go (default bench/results)
 #   --poll M       cli (default) or rpc, see above
-#   --keep DIR     keep the agents' logs and the pollers' answers in DIR/N<n>/ (for debugging)
+#   --keep DIR     keep the agents' logs and the pollers' answers in DIR/N<n>/ (for debugging;
+#                  t0.PHASE holds the start instant in µs of the realtime clock)
 #   --no-discover  skip the informative serf -discover runs
+#   --only SYS     run only swarm's or only serf's repetitions (while iterating on one of them;
+#                  the other's cells read n/a)
+#   --conv-only    convergence only: no idle window, no detection (while iterating)
 # Needs root, the lab's requirements (see tests/lab/lab.sh) and serf (apt-get install serf).
 # Exits 77 with "SKIP: ..." where it cannot run. Cleans up every process and the lab, also on
 # SIGINT/SIGTERM (lab_trap_cleanup in the per-N child; lab_down kills what lab_spawn recorded).
@@ -71,6 +77,8 @@ IDLE=10
 SETTLE=5 # s between convergence and the idle window
 POLL=0.05
 DISCOVER=1
+ONLY=""
+CONV_ONLY=0
 QUICK=0
 POLL_METHOD=cli
 KEEP=""
@@ -93,6 +101,8 @@ while (($# > 0)); do
     --swarm) SWARM=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     --no-discover) DISCOVER=0 ;;
+    --only) ONLY=${2:?}; shift ;;
+    --conv-only) CONV_ONLY=1 ;;
     --poll) POLL_METHOD=${2:?}; shift ;;
     --keep) KEEP=$(mkdir -p "${2:?}" && cd "$2" && pwd); shift ;;
     --one) MODE=one; ONE_N=${2:?}; ONE_CSV=${3:?}; shift 2 ;; # internal: one N in a child bash
@@ -103,6 +113,7 @@ while (($# > 0)); do
 done
 SWARM=$(readlink -f "$SWARM")
 case $POLL_METHOD in cli | rpc) ;; *) echo "gossip_lab: --poll takes cli or rpc" >&2; exit 2 ;; esac
+case $ONLY in "" | swarm | serf) ;; *) echo "gossip_lab: --only takes swarm or serf" >&2; exit 2 ;; esac
 BASE=gossip_lab # output files: OUT/BASE.md and OUT/BASE.csv
 [[ $POLL_METHOD == cli ]] || BASE=gossip_lab-$POLL_METHOD
 POLLER_PY=${GL_POLLER_PY:-}
@@ -280,12 +291,16 @@ poll_start() {
 }
 
 # poll_wait: waits for the pollers; sets POLL_END_US (the last host's first success; empty if any
-# timed out) and POLL_MEAN_MS (mean time between two polls of a host), from GATE_OPENED_US.
+# timed out), POLL_MEAN_MS (mean time between two polls of a host), from GATE_OPENED_US, and
+# (rpc, swarm conv) POLL_META_US: when the last host also listed every member with its metadata.
 poll_wait() {
     local i end polls h max=0 failed=0
     for i in "${POLL_PIDS[@]}"; do wait "$i" || failed=1; done
     if [[ $POLL_METHOD == rpc ]]; then
         for i in "${POLL_HOSTS[@]}"; do awk -v i="$i" '$1 == i { print $2, $3 }' "$RUNDIR/poll.all" >"$RUNDIR/poll.$i"; done
+        POLL_META_US=$(awk '$4 == "timeout" { t = 1 } $4 > m { m = $4 } END { if (!t && m) printf "%.0f\n", m }' "$RUNDIR/poll.all")
+    else
+        POLL_META_US=""
     fi
     : >"$RUNDIR/poll.periods"
     for i in "${POLL_HOSTS[@]}"; do
@@ -302,6 +317,7 @@ poll_wait() {
             [[ $end == timeout ]] || end=$((end - GATE_OPENED_US))
             echo "h$i $end $polls"
         done >"$RUNDIR/hosts.$POLL_PHASE"
+        echo "$GATE_OPENED_US" >"$RUNDIR/t0.$POLL_PHASE"
     fi
     if ((failed)); then POLL_END_US=""; else POLL_END_US=$max; fi
 }
@@ -440,6 +456,11 @@ run_swarm() {
         say "  swarm: NOT converged within ${CONV_TIMEOUT}s"
     fi
     csv swarm convergence_poll_ms "$POLL_MEAN_MS" ms
+    if [[ -n $POLL_META_US && -n $POLL_END_US ]]; then
+        csv swarm convergence_meta_s "$(us_to_s $((POLL_META_US - t0)))" s
+        say "  swarm: and with every member's engine metadata $(us_to_s $((POLL_META_US - t0))) s after the start"
+    fi
+    if ((CONV_ONLY)); then stop_all; return; fi
     idle_window swarm
     detection swarm
     csv swarm false_failures "$(false_failures swarm "$N")" count
@@ -495,6 +516,7 @@ run_serf() {
         say "  serf: NOT converged within ${CONV_TIMEOUT}s"
     fi
     csv serf convergence_poll_ms "$POLL_MEAN_MS" ms
+    if ((CONV_ONLY)); then stop_all; return; fi
     idle_window serf
     detection serf
     csv serf false_failures "$(false_failures serf "$N")" count
@@ -543,18 +565,22 @@ one_n() {
     [[ $TOKEN == SWARM1-* ]] || { say "swarm init printed no token"; exit 1; }
     SERF_KEY=$("$SERF" keygen)
     for ((REP = 1; REP <= REPS; REP++)); do
-        say "N=$N rep $REP/$REPS: swarm"
-        run_swarm
-        say "N=$N rep $REP/$REPS: serf"
-        run_serf
-        if ((DISCOVER)); then run_serf_discover; fi
+        if [[ $ONLY != serf ]]; then
+            say "N=$N rep $REP/$REPS: swarm"
+            run_swarm
+        fi
+        if [[ $ONLY != swarm ]]; then
+            say "N=$N rep $REP/$REPS: serf"
+            run_serf
+            if ((DISCOVER)); then run_serf_discover; fi
+        fi
     done
     if [[ -n $KEEP ]]; then
         local d
         for d in "$LAB_DIR"/swarm-r* "$LAB_DIR"/serf-r* "$LAB_DIR"/serfd-r*; do
             [[ -d $d ]] || continue
             mkdir -p "$KEEP/N$N/${d##*/}"
-            cp "$d"/log.* "$d"/hosts.* "$KEEP/N$N/${d##*/}/" 2>/dev/null || true
+            cp "$d"/log.* "$d"/hosts.* "$d"/t0.* "$KEEP/N$N/${d##*/}/" 2>/dev/null || true
         done
     fi
     lab_down
@@ -631,10 +657,13 @@ write_report() {
         for n in $HOSTS; do row "$n" swarm convergence_s serf convergence_s 1 "%.2f" "≤ 0.5×" ratio 0.5; done
         echo
         echo "For reference (no goal): serf from agent start (start, wait for RPC, joins), and serf's own"
-        echo "no-seed mode \`-discover\` (mDNS) from agent start, next to swarm from start:"
+        echo "no-seed mode \`-discover\` (mDNS) from agent start, next to swarm from start; last column:"
+        echo "swarm from start until all N list all N alive *and* with their engine metadata (an agent"
+        echo "gossips before its engine has answered /info, with no metadata; managers ignore it until then;"
+        echo "\`--poll rpc\` only):"
         echo
-        echo "| N | swarm (no seed, from start) | serf (from start, explicit joins) | ratio | serf -discover (from start) |"
-        echo "|---|---|---|---|---|"
+        echo "| N | swarm (no seed, from start) | serf (from start, explicit joins) | ratio | serf -discover (from start) | swarm, all with engine metadata |"
+        echo "|---|---|---|---|---|---|"
         for n in $HOSTS; do
             local a b d
             read -r -a a <<<"$(stat_of swarm convergence_s "$n")"
@@ -645,8 +674,11 @@ write_report() {
             if (($(na_count serf-discover convergence_from_start_s "$n") > 0)); then
                 dc="$dc; $(na_count serf-discover convergence_from_start_s "$n") run(s) not converged in 20 s"
             fi
-            printf '| %s | %s | %s | %s | %s |\n' "$n" "$(cell "${a[0]}" "${a[1]}" "${a[2]}" 1 "%.2f")" \
-                "$(cell "${b[0]}" "${b[1]}" "${b[2]}" 1 "%.2f")" "$(ratio "${a[0]}" "${b[0]}")" "$dc"
+            local mt
+            read -r -a mt <<<"$(stat_of swarm convergence_meta_s "$n")"
+            printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "$(cell "${a[0]}" "${a[1]}" "${a[2]}" 1 "%.2f")" \
+                "$(cell "${b[0]}" "${b[1]}" "${b[2]}" 1 "%.2f")" "$(ratio "${a[0]}" "${b[0]}")" "$dc" \
+                "$(cell "${mt[0]}" "${mt[1]}" "${mt[2]}" 1 "%.2f")"
         done
         echo
         echo "### Failure detection after kill -9 (seconds)"
@@ -748,7 +780,11 @@ write_report() {
             echo "  N = $n: swarm $sc / $sd, serf $fc / $fd."
         done
         echo "- Start: agents are spawned parked on a shared lock and released at once; \"from start\" is that"
-        echo "  instant. swarm's convergence thus includes its process start (keys, the engine's /info)."
+        echo "  instant. swarm's times thus include each agent's process start (exec, a fresh state dir's keys"
+        echo "  made and written, sockets), not its engine's /info, which is asked meanwhile (the metadata"
+        echo "  column waits for it); serf's \"after joins\" starts when the \`serf join\` processes are released"
+        echo "  (their own start included), its agents already up. Every time is quantised by the poll period:"
+        echo "  a host counts at its first answer after its condition holds."
         echo "- Idle: ${SETTLE} s after convergence, ${IDLE} s with no polling; bytes from /sys/class/net/<prefix>-vI"
         echo "  statistics (the host-side veths recorded in \$LAB_DIR/links); RSS = VmRSS at the window's end."
     } >"$md"
@@ -764,8 +800,9 @@ write_poller() {
 # argv: GATE READY SYSTEM(swarm|serf) CHECK(conv|failed|rpc) N VICTIM TIMEOUT_S INTERVAL_S HOST:TARGET...
 #   swarm TARGET = control socket path; serf TARGET = network namespace file (RPC at 127.0.0.1:7373)
 # Sets up (imports; serf: connects and handshakes where it can), creates READY, waits for a shared
-# flock of GATE, then polls every INTERVAL_S; prints one line per host: "I END_US POLLS" (END_US:
-# realtime µs when the first successful answer came back) or "I timeout POLLS".
+# flock of GATE, then polls every INTERVAL_S; prints one line per host: "I END_US POLLS META_US"
+# (END_US: realtime µs when the first successful answer came back, or "timeout"; META_US: for
+# swarm conv, when every member it lists alive also had its engine metadata, else as END_US).
 import ctypes, fcntl, json, os, socket, struct, sys, threading, time
 
 gate, ready, system, check = sys.argv[1:5]
@@ -874,7 +911,7 @@ def members(i, target):
                 data += d
         finally:
             s.close()
-        return [(m["name"], m["state"]) for m in json.loads(data)]
+        return [(m["name"], m["state"], m["role"]) for m in json.loads(data)]
     c = serf_conn(i, target)
     try:
         seq = c[2]; c[2] += 1
@@ -882,33 +919,42 @@ def members(i, target):
         h = mp_dec(c[1])
         if h.get("Error"): raise OSError(h["Error"])
         body = mp_dec(c[1])
-        return [(m["Name"], m["Status"]) for m in body["Members"]]
+        return [(m["Name"], m["Status"], "") for m in body["Members"]]
     except Exception:
         c[0].close(); conns.pop(i, None); raise
 
 
 def ok(i, target):
+    """0: not yet; 1: the condition holds; 2 (swarm conv): and every member lists a role
+    (its engine metadata has arrived)"""
     if check == "rpc":
         if system == "serf": serf_conn(i, target)
         else: members(i, target)
-        return True
+        return 1
     ms = members(i, target)
-    if check == "conv": return sum(1 for _, st in ms if st == "alive") == n
-    return any(nm == "h" + victim and st == "failed" for nm, st in ms)
+    if check == "conv":
+        alive = [r for _, st, r in ms if st == "alive"]
+        if len(alive) != n: return 0
+        return 2 if system == "swarm" and all(r == "agent" for r in alive) else 1
+    return 1 if any(nm == "h" + victim and st == "failed" for nm, st, _ in ms) else 0
 
 
 def host_loop(i, target):
-    """one thread per host (like one poller per host): a slow host never delays another"""
+    """one thread per host (like one poller per host): a slow host never delays another. swarm
+    conv: once all are alive, it goes on polling until they all carry metadata too (meta_done)"""
     go.wait()
+    want = 2 if system == "swarm" and check == "conv" else 1
     while now_us() < deadline_us[0]:
         tick = time.monotonic()
-        polls[i] += 1
+        if i not in done: polls[i] += 1
         try:
             good = ok(i, target)
         except Exception:
-            good = False
-        if good:
+            good = 0
+        if good >= 1 and i not in done:
             done[i] = now_us()
+        if good >= want:
+            meta_done[i] = now_us()
             return
         time.sleep(max(0.0, interval - (time.monotonic() - tick)))
 
@@ -921,6 +967,7 @@ if system == "serf" and check != "rpc":
             pass
 polls = {i: 0 for i, _ in hosts}
 done = {}
+meta_done = {}
 deadline_us = [0]
 go = threading.Event()
 threads = [threading.Thread(target=host_loop, args=h, daemon=True) for h in hosts]
@@ -934,7 +981,7 @@ go.set()
 for t in threads:
     t.join()
 for i, _ in hosts:
-    print(i, done.get(i, "timeout"), polls[i])
+    print(i, done.get(i, "timeout"), polls[i], meta_done.get(i, "timeout"))
 PY
 }
 
@@ -963,6 +1010,8 @@ main() {
         local flags=(--reps "$REPS" --idle "$IDLE" --settle "$SETTLE" --swarm "$SWARM" --poll "$POLL_METHOD")
         [[ -z $KEEP ]] || flags+=(--keep "$KEEP")
         ((DISCOVER)) || flags+=(--no-discover)
+        [[ -z $ONLY ]] || flags+=(--only "$ONLY")
+        ((CONV_ONLY == 0)) || flags+=(--conv-only)
         bash "${BASH_SOURCE[0]}" "${flags[@]}" --one "$n" "$CSV_ALL" &
         child=$!
         wait "$child" || rc=$?

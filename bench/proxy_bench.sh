@@ -21,6 +21,13 @@
 #                    docker logs prints / that time
 #   exec cat         `head -c N /dev/zero | docker exec -i C cat >/dev/null`: N bytes in through
 #                    the hijacked stream and N bytes back out, REPS times per side, median
+#   attach cat       `head -c M /dev/zero | docker run -i --rm IMG cat >/dev/null` on h1 (M =
+#                    ATTACH_MB, 1 GB by default): M bytes in through the attach stream and M
+#                    back out; the container's create, start and removal are in the time on both
+#                    sides (about 0.2-0.4 s of the 5-10 s), REPS times per side, median
+#   memory           VmRSS of the manager and the agents with CONTAINERS more containers in the
+#                    cluster (created through the manager, spread over the 3 engines, not
+#                    started), then removed
 #
 # The request workloads run for DURATION seconds each with --json; their figures are swarm
 # bench's own (ops/s, latency p50/p90/p99 per step). Before each timed stream, one untimed pass
@@ -38,11 +45,14 @@
 # through the manager are answered by the manager itself (the listing from its engines view, no
 # engine call), directly by the engine.
 #
-# Usage: bench/proxy_bench.sh [--quick] [--duration S] [--logs-mb MB] [--reps R] [--swarm PATH]
-#                             [--out DIR] [--keep DIR]
-#   --quick        3 s per workload, 50 MB streams, 1 timed repetition (a sanity pass, ~2 min)
+# Usage: bench/proxy_bench.sh [--quick] [--duration S] [--logs-mb MB] [--attach-mb MB]
+#                             [--containers N] [--reps R] [--swarm PATH] [--out DIR] [--keep DIR]
+#   --quick        3 s per workload, 50 MB streams, 30 containers, 1 timed repetition (a sanity
+#                  pass, ~2 min)
 #   --duration S   seconds per request workload and side (default 10)
 #   --logs-mb MB   size of the logs and exec streams, 10^6 bytes (default 200)
+#   --attach-mb MB size of the attach stream, 10^6 bytes (default 1000)
+#   --containers N containers in the cluster for the memory figure (default 300)
 #   --reps R       timed repetitions of each stream per side (default 3)
 #   --swarm PATH   the swarm binary (default build/swarm; a private copy is run)
 #   --out DIR      where proxy.md, proxy.csv, proxy.json, proxy.gp and proxy.png go
@@ -61,6 +71,8 @@ SWARM=$ROOT/build/swarm
 OUT=$ROOT/bench/results
 DURATION=10
 LOGS_MB=200
+ATTACH_MB=1000
+CONTAINERS=300
 REPS=3
 QUICK=0
 KEEP=""
@@ -70,9 +82,11 @@ usage() { sed -n '/^# Usage:/,/^# Exits 77/p' "${BASH_SOURCE[0]}" | sed '$d; s/^
 
 while (($# > 0)); do
     case $1 in
-    --quick) QUICK=1; DURATION=3; LOGS_MB=50; REPS=1 ;;
+    --quick) QUICK=1; DURATION=3; LOGS_MB=50; ATTACH_MB=50; CONTAINERS=30; REPS=1 ;;
     --duration) DURATION=${2:?}; shift ;;
     --logs-mb) LOGS_MB=${2:?}; shift ;;
+    --attach-mb) ATTACH_MB=${2:?}; shift ;;
+    --containers) CONTAINERS=${2:?}; shift ;;
     --reps) REPS=${2:?}; shift ;;
     --swarm) SWARM=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
@@ -84,6 +98,8 @@ while (($# > 0)); do
 done
 [[ $DURATION =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "proxy_bench: --duration takes seconds" >&2; exit 2; }
 [[ $LOGS_MB =~ ^[1-9][0-9]*$ ]] || { echo "proxy_bench: --logs-mb takes a positive integer" >&2; exit 2; }
+[[ $ATTACH_MB =~ ^[1-9][0-9]*$ ]] || { echo "proxy_bench: --attach-mb takes a positive integer" >&2; exit 2; }
+[[ $CONTAINERS =~ ^[0-9]+$ ]] || { echo "proxy_bench: --containers takes a number" >&2; exit 2; }
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "proxy_bench: --reps takes a positive integer" >&2; exit 2; }
 
 say() { printf '[proxy_bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -142,6 +158,8 @@ meta args "${ARGS_ORIG:-}"
 meta quick "$QUICK"
 meta duration "$DURATION"
 meta logs_mb "$LOGS_MB"
+meta attach_mb "$ATTACH_MB"
+meta containers "$CONTAINERS"
 meta reps "$REPS"
 meta swarm "$SWARM_ORIG"
 meta swarm_sum "$SWARM_SUM"
@@ -294,6 +312,7 @@ rss_point after-requests
 
 # --- streams ---
 BYTES=$((LOGS_MB * 1000000))
+ABYTES=$((ATTACH_MB * 1000000))
 LOGS_OUT=$((BYTES + 13)) # + "\n" + "pb-logs-end\n"
 say "a container on h1 printing $LOGS_MB MB"
 "${DM[@]}" run -d --name pb-logs -e constraint:node==h1 "$IMG" \
@@ -310,6 +329,9 @@ stream_once() {
     t0=$(now_ns)
     if [[ $kind == logs ]]; then
         n=$(timeout 600 docker -H "$host" logs pb-logs 2>/dev/null | wc -c) || n=-1
+    elif [[ $kind == attach ]]; then
+        n=$(head -c "$ABYTES" /dev/zero | timeout 600 docker -H "$host" run -i --rm \
+            -e constraint:node==h1 "$IMG" cat | wc -c) || n=-1
     else
         n=$(head -c "$BYTES" /dev/zero | timeout 600 docker -H "$host" exec -i pb-logs cat | wc -c) || n=-1
     fi
@@ -326,6 +348,9 @@ stream_timed() {
     t0=$(now_ns)
     if [[ $kind == logs ]]; then
         timeout 600 docker -H "$host" logs pb-logs >/dev/null 2>&1 || rc=$?
+    elif [[ $kind == attach ]]; then
+        head -c "$ABYTES" /dev/zero | timeout 600 docker -H "$host" run -i --rm \
+            -e constraint:node==h1 "$IMG" cat >/dev/null || rc=$?
     else
         head -c "$BYTES" /dev/zero | timeout 600 docker -H "$host" exec -i pb-logs cat >/dev/null || rc=$?
     fi
@@ -334,9 +359,10 @@ stream_timed() {
     echo "$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.4f", d / 1e9 }')" \
         "$(ticks_s $(($(cpu_ticks "$MGR_PID") - m0)))" "$(ticks_s $(($(agents_ticks) - a0)))"
 }
-for kind in logs exec; do
+for kind in logs exec attach; do
     want=$LOGS_OUT
     [[ $kind == exec ]] && want=$BYTES
+    [[ $kind == attach ]] && want=$ABYTES
     for side in direct manager; do
         read -r n s < <(stream_once "$kind" "$side")
         say "$kind, $side: check pass: $n bytes in $s s"
@@ -357,6 +383,24 @@ for kind in logs exec; do
 done
 "${DM[@]}" rm -f pb-logs >/dev/null 2>&1 || true
 rss_point after-streams
+
+# --- memory with CONTAINERS more containers (created through the manager, not started) ---
+if ((CONTAINERS > 0)); then
+    say "creating $CONTAINERS containers through the manager"
+    t_c0=$(now_ns)
+    seq 1 "$CONTAINERS" | xargs -P 4 -I{} "${DM[@]}" create --name pb-mem-{} "$IMG" true \
+        >/dev/null || die "creating $CONTAINERS containers through the manager"
+    t_c1=$(now_ns)
+    listed=$("${DM[@]}" ps -a --filter name=pb-mem- -q | wc -l)
+    ((listed == CONTAINERS)) || die "docker ps -a lists $listed of the $CONTAINERS containers"
+    meta containers_create_s "$(awk -v d=$((t_c1 - t_c0)) 'BEGIN { printf "%.1f", d / 1e9 }')"
+    meta containers_placed "$(for ((i = 1; i <= N; i++)); do
+        printf 'h%d:%s ' "$i" "$(lab_docker "$i" ps -a --filter name=pb-mem- -q | wc -l)"; done)"
+    sleep 2 # the engines' create events reach the view
+    rss_point with-containers
+    seq 1 "$CONTAINERS" | xargs -P 4 -I{} "${DM[@]}" rm pb-mem-{} >/dev/null ||
+        die "removing the $CONTAINERS containers"
+fi
 rss_kb "$MGR_PID" VmHWM | sed 's/^/hwm\tmanager\t/' >>"$RSS"
 for ((i = 1; i <= N; i++)); do
     rss_kb "${AGENT_PID[$i]}" VmHWM | sed "s/^/hwm\tagent$i\t/" >>"$RSS"
@@ -427,7 +471,9 @@ for name, label, steps in WORKLOADS:
         for p in ("p50", "p90", "p99"):
             rows.append((label, "%s %s ms" % (st, p), "ms", lm[p], ld[p]))
 stream_med = {}
-for kind, label in (("logs", "docker logs"), ("exec", "docker exec -i cat")):
+STREAM_LABELS = (("logs", "docker logs"), ("exec", "docker exec -i cat"),
+                 ("attach", "docker run -i cat (attach)"))
+for kind, label in STREAM_LABELS:
     for side in ("manager", "direct"):
         ss = [s for s in streams if s["kind"] == kind and s["side"] == side]
         if ss:
@@ -517,7 +563,7 @@ if stream_med or bench_logs:
     gp.append('set title "streams, MB/s (higher is better; CLI: median of %s)"' % meta["reps"])
     gp.append("$streams << EOD")
     # columns: stream, manager MB/s, direct MB/s
-    for kind, label in (("logs", "docker-logs"), ("exec", "exec-i-cat")):
+    for kind, label in (("logs", "docker-logs"), ("exec", "exec-i-cat"), ("attach", "attach-cat")):
         if (kind, "manager") in stream_med and (kind, "direct") in stream_med:
             bm, sm = stream_med[(kind, "manager")]
             bd, sd = stream_med[(kind, "direct")]
@@ -527,7 +573,7 @@ if stream_med or bench_logs:
                                       runs[(name, "manager")]["j"]["logs"]["mb_per_s"],
                                       runs[(name, "direct")]["j"]["logs"]["mb_per_s"]))
     gp.append("EOD")
-    gp.append("set xrange [-0.6:%g]" % (sum(1 for k in ("logs", "exec")
+    gp.append("set xrange [-0.6:%g]" % (sum(1 for k in ("logs", "exec", "attach")
                                            if (k, "manager") in stream_med)
                                        + len(bench_logs) - 0.4))
     gp.append('plot $streams using 2:xtic(1) title "manager" lc rgb "%s", '
@@ -545,10 +591,10 @@ md.append("- load: 1-min load average %s at the start, %s at the end; per run in
           "Other work on the machine shares the CPUs; the two sides of each workload run back to "
           "back, their order alternating." % (meta["load_start"], meta["load_end"]))
 md.append("- uptime at the start: `%s`" % meta["uptime_start"].strip())
-md.append("- command: `bench/proxy_bench.sh%s` — %s s per request workload and side, streams of "
-          "%s MB, %s timed repetition(s) per side (median)"
+md.append("- command: `bench/proxy_bench.sh%s` — %s s per request workload and side, logs and "
+          "exec streams of %s MB, the attach stream %s MB, %s timed repetition(s) per side (median)"
           % ((" " + meta["args"].replace(root + "/", "")) if meta["args"] else "",
-             meta["duration"], meta["logs_mb"],
+             meta["duration"], meta["logs_mb"], meta["attach_mb"],
              meta["reps"]))
 md.append("- swarm: `%s` (sha256 %s, built %s; the tree at %s); a copy is run"
           % (os.path.relpath(meta["swarm"], root) if meta["swarm"].startswith(root + "/")
@@ -575,7 +621,7 @@ md.append("")
 md.append("Ratios above 1 on latency and seconds, below 1 on ops/s and MB/s, are where the manager "
           "is slower. Streams: the wall time of the whole docker CLI command (its start and "
           "version negotiation included), MB = 10^6 bytes of payload (logs: what `docker logs` "
-          "prints; exec: the bytes sent in, the same number comes back out). logs c1/c4: `swarm "
+          "prints; exec and attach: the bytes sent in, the same number comes back out). logs c1/c4: `swarm "
           "bench logs -e constraint:node==h1` (1 and 4 streams, each of its own container's 20 MB "
           "log, read again and again for the run's duration, every byte count checked; MB/s total "
           "counts every payload byte read, per stream = 20 MB / the median stream time; ttfb = "
@@ -604,17 +650,27 @@ md.append("| stream | side | rep | seconds | MB/s | manager CPU s | agents CPU s
 md.append("|---|---|---|---|---|---|---|---|")
 for s in streams:
     md.append("| %s | %s | %d | %.2f | %.1f | %.2f | %.2f | %.2f |" % (
-        "docker logs" if s["kind"] == "logs" else "docker exec -i cat", s["side"], s["rep"],
+        dict(STREAM_LABELS)[s["kind"]], s["side"], s["rep"],
         s["seconds"], s["bytes"] / s["seconds"] / 1e6, s["mgr_cpu"], s["agents_cpu"], s["load"]))
 md.append("")
-md.append("Memory (VmRSS, MB, from /proc/PID/status; peak = VmHWM at the end):")
+mem_note = ""
+if int(meta["containers"]):
+    mem_note = ("; with %s containers: that many more created through the manager (not "
+                "started; placed %s; %s s to create them from 4 clients)"
+                % (meta["containers"], meta.get("containers_placed", "?").strip(),
+                   meta.get("containers_create_s", "?")))
+md.append("Memory (VmRSS, MB, from /proc/PID/status; peak = VmHWM at the end)%s:" % mem_note)
 md.append("")
-md.append("| process | at start (lab ready) | after the request workloads | after the streams | peak |")
-md.append("|---|---|---|---|---|")
+points = [("start", "at start (lab ready)"), ("after-requests", "after the request workloads"),
+          ("after-streams", "after the streams")]
+if int(meta["containers"]):
+    points.append(("with-containers", "with %s containers" % meta["containers"]))
+points.append(("hwm", "peak"))
+md.append("| process | %s |" % " | ".join(label for _, label in points))
+md.append("|---|%s" % ("---|" * len(points)))
 for proc in ["manager"] + ["agent%d" % i for i in (1, 2, 3)]:
     md.append("| %s | %s |" % (proc, " | ".join(
-        "%.1f" % (rss.get((p, proc), 0) / 1024) for p in ("start", "after-requests",
-                                                          "after-streams", "hwm"))))
+        "%.1f" % (rss.get((p, proc), 0) / 1024) for p, _ in points)))
 md.append("")
 errs = [(k, v["j"]["errors"]) for k, v in runs.items() if v["j"]["errors"]["total"]]
 if errs:

@@ -16,7 +16,9 @@ void api_handle_ping(const struct api_context *ctx, const struct api_request *re
 void api_handle_version(const struct api_context *ctx, const struct api_request *req,
                         const char *api_version, struct api_response *resp);
 
-/* GET /info: the cluster as one engine, with classic Swarm's per-node SystemStatus. */
+/* GET /info: the cluster as one engine, with classic Swarm's per-node SystemStatus. With the
+ * context's generation and info_cache (api_router.h), a copy of the last body while the
+ * generation is the same; the cache is updated when a body is built. */
 void api_handle_info(const struct api_context *ctx, const struct api_request *req,
                      struct api_response *resp);
 

@@ -23,6 +23,8 @@
 #include "manager/api_cluster.h"
 #include "manager/api_http.h"
 
+#include <stdint.h>
+
 struct api_exchange; /* api_server.h */
 
 #define API_VERSION_MAX 24 /* longest valid X.Y version text (4 parts of 5 digits) + NUL */
@@ -37,6 +39,17 @@ struct api_host {
     const char *goarch; /* /version Arch, Go's name ("amd64") */
 };
 
+/* /info's last answer and the generation it was built at (api_context.generation below). The
+ * caller's: zeroed to start, api_info_cache_free to end. */
+struct api_info_cache {
+    bool valid;
+    uint64_t gen;
+    char *body; /* malloc'd, len bytes */
+    size_t len;
+};
+
+void api_info_cache_free(struct api_info_cache *c);
+
 struct api_context {
     const char *version;    /* swarm's version, "0.1.0"; Server "swarm/0.1.0" */
     const char *git_commit; /* /version GitCommit */
@@ -49,6 +62,12 @@ struct api_context {
     /* The cluster's API version, or NULL for API_DEFAULT_VERSION. Called for every request,
      * so it must be cheap; the string must stay valid until the next call. NULL: default. */
     const char *(*api_version)(void *arg);
+    /* A number that changes whenever what snapshot reports may have changed (a member's
+     * state, address or metadata, an engine's state). With it and info_cache, /info answers
+     * its last body again while the number is the same, and builds it (snapshot, JSON) only
+     * when it changed. NULL (either): /info is built for every request. */
+    uint64_t (*generation)(void *arg);
+    struct api_info_cache *info_cache; /* the caller's, mutable */
     /* Every request the route table above does not answer (the engine API proper: containers,
      * images, exec, events, ...), after the version checks: path is without its /vX.Y prefix.
      * Returns true if it took the request (it answers through x, see api_server.h), false to

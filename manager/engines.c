@@ -14,20 +14,27 @@
  * connection that delivered a snapshot, an error snapshot included, ends without a protocol
  * error: a flapping or misbehaving agent is dialled ever less often). e->conn is set
  * when the handshake completes and cleared as soon as the connection ends or is closed. A
- * member in any other state loses its connection and timer, keeps its state, and is marked
- * unhealthy.
+ * member in any other state is marked unhealthy and keeps its state; it loses its connection
+ * and timer, except that a suspect member keeps a connection it has (a suspicion is often
+ * refuted: the connection stays usable for when it is, and ends by itself if the host is gone).
  *
  * State. engines_apply_state validates a whole message before it changes anything, so a
  * malformed one leaves the last good view; the connection that sent it is then closed (and
  * retried), with the reason logged once and kept in e->error. A delta before the connection's
  * first snapshot is refused likewise. Each record indexes its containers by id and by name
- * (jansson objects used as hash maps), so exact lookups cost one probe per engine and only id
- * prefixes scan the containers.
+ * (jansson objects used as hash maps); beside them, cluster-wide indexes (manager/cindex.h)
+ * map every container id and every container name to its (engine, entry), and every member
+ * name and engine id to its record, kept by the same calls that change a record's containers
+ * or identity (put_container, unput, apply_snapshot, engines_update_member, detach): a lookup
+ * is one binary search, whatever the number of engines. An index that could not be kept (out
+ * of memory) is marked broken and built again before the next lookup; until that succeeds,
+ * lookups ask each engine's own indexes as before.
  */
 #include "manager/engines.h"
 
 #include "common/log.h"
 #include "manager/api_cluster.h"
+#include "manager/cindex.h"
 #include "proto/meta.h"
 #include "proto/relay_frame.h"
 
@@ -63,6 +70,15 @@ struct rec {
     bool reported_up;  /* the last on_engine said up */
 };
 
+/* The cluster-wide indexes; containers' names are indexed without their leading '/'. */
+struct engines_index {
+    struct cindex ids;     /* container id -> (engine, entry) */
+    struct cindex names;   /* each of a container's names -> (engine, entry) */
+    struct cindex members; /* member name -> (record, NULL) */
+    struct cindex eids;    /* engine id -> (record, NULL) */
+    bool broken;           /* an insertion failed: rebuilt before the next lookup */
+};
+
 struct exec_note {
     char *id;     /* one allocation: id, NUL, member, NUL */
     char *member; /* the engine's member name */
@@ -83,6 +99,7 @@ struct engines {
     uv_idle_t handle; /* closed last: its close callback ends engines_close */
     struct exec_note execs[ENGINES_EXEC_MAX];
     size_t exec_next;
+    struct engines_index cx; /* attached records only */
 };
 
 static int64_t wall_now(void)
@@ -232,6 +249,32 @@ static int check_array_of_objects(const json_t *a, const char *what, char *err, 
     return 0;
 }
 
+/* Adds c (an entry of e) to the cluster-wide indexes e is kept in, if any. */
+static void cx_add(struct engine *e, json_t *c)
+{
+    struct engines_index *x = e->index;
+    if (x == NULL || x->broken)
+        return;
+    if (cindex_add(&x->ids, container_id(c), e, c) < 0)
+        x->broken = true;
+    const json_t *names = json_object_get(c, "Names");
+    for (size_t i = 0; i < json_array_size(names) && !x->broken; i++)
+        if (cindex_add(&x->names, name_key(json_string_value(json_array_get(names, i))), e, c) < 0)
+            x->broken = true;
+}
+
+/* Takes c (an entry of e) out of the cluster-wide indexes. */
+static void cx_remove(struct engine *e, const json_t *c)
+{
+    struct engines_index *x = e->index;
+    if (x == NULL || x->broken)
+        return;
+    cindex_remove(&x->ids, container_id(c), e, c);
+    const json_t *names = json_object_get(c, "Names");
+    for (size_t i = 0; i < json_array_size(names); i++)
+        cindex_remove(&x->names, name_key(json_string_value(json_array_get(names, i))), e, c);
+}
+
 /* Indexes c's id and names into by_id / by_name. -1 when out of memory. */
 static int index_add(json_t *by_id, json_t *by_name, json_t *c)
 {
@@ -250,6 +293,7 @@ static int index_add(json_t *by_id, json_t *by_name, json_t *c)
  * one engine, but a confused agent might send) goes to that entry. */
 static void index_remove(struct engine *e, json_t *c)
 {
+    cx_remove(e, c);
     const char *id = container_id(c);
     if (json_object_get(e->by_id, id) == c)
         json_object_del(e->by_id, id);
@@ -317,7 +361,10 @@ static int put_container(struct engine *e, json_t *c)
     } else if (json_array_append(e->containers, c) < 0) {
         return -1;
     }
-    return index_add(e->by_id, e->by_name, c);
+    if (index_add(e->by_id, e->by_name, c) < 0)
+        return -1;
+    cx_add(e, c);
+    return 0;
 }
 
 static void drop_container(struct engine *e, const char *id)
@@ -386,7 +433,15 @@ static int apply_snapshot(struct engine *e, json_t *root, char *err, size_t errl
             goto out;
         }
     }
+    json_array_foreach(e->containers, i, c)
+    {
+        cx_remove(e, c);
+    }
     replace(&e->containers, nc);
+    json_array_foreach(e->containers, i, c)
+    {
+        cx_add(e, c);
+    }
     replace(&e->images, ni);
     replace(&e->info, ninfo);
     replace(&e->version, nv);
@@ -498,14 +553,71 @@ static int cmp_rec(const void *x, const void *y)
     return d ? d : strcmp(a->e.member, b->e.member);
 }
 
-static void sort_recs(struct engines *es)
+/* Moves r (attached) to its place in natural name order, the others being in order. */
+static void place_rec(struct engines *es, struct rec *r)
 {
-    if (es->n > 1)
-        qsort(es->recs, es->n, sizeof(es->recs[0]), cmp_rec);
+    size_t i = 0;
+    while (i < es->n && es->recs[i] != r)
+        i++;
+    if (i == es->n)
+        return;
+    memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
+    es->n--;
+    size_t lo = 0, hi = es->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_rec(&es->recs[mid], &r) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&es->recs[lo + 1], &es->recs[lo], (es->n - lo) * sizeof(es->recs[0]));
+    es->recs[lo] = r;
+    es->n++;
+}
+
+/* The cluster-wide indexes, built again from the records (after an insertion failed). */
+static void cx_rebuild(struct engines *es)
+{
+    struct engines_index *x = &es->cx;
+    cindex_free(&x->ids);
+    cindex_free(&x->names);
+    cindex_free(&x->members);
+    cindex_free(&x->eids);
+    x->broken = false;
+    for (size_t i = 0; i < es->n && !x->broken; i++) {
+        struct engine *e = &es->recs[i]->e;
+        if (cindex_add(&x->members, e->member, e, NULL) < 0 ||
+            cindex_add(&x->eids, e->id, e, NULL) < 0)
+            x->broken = true;
+        size_t k;
+        json_t *c;
+        json_array_foreach(e->containers, k, c)
+        {
+            cx_add(e, c);
+        }
+    }
+    if (x->broken)
+        log_warn("engines", "out of memory for the lookup indexes: lookups scan every engine");
+}
+
+/* Whether the cluster-wide indexes can answer (rebuilt first if they were broken). */
+static bool cx_ready(struct engines *es)
+{
+    if (es->closing)
+        return false; /* freed by engines_close: the few lookups left scan */
+    if (es->cx.broken)
+        cx_rebuild(es);
+    return !es->cx.broken;
 }
 
 static struct rec *find_member(struct engines *es, const char *member)
 {
+    if (cx_ready(es)) {
+        size_t i = cindex_lower(&es->cx.members, member);
+        return cindex_match(&es->cx.members, i, member, 0) ? (struct rec *)es->cx.members.v[i]->e
+                                                           : NULL;
+    }
     for (size_t i = 0; i < es->n; i++)
         if (strcmp(es->recs[i]->e.member, member) == 0)
             return es->recs[i];
@@ -565,6 +677,13 @@ static void detach(struct engines *es, struct rec *r, const char *why)
         return;
     memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
     es->n--;
+    if (!es->cx.broken) {
+        cindex_remove(&es->cx.members, r->e.member, &r->e, NULL);
+        cindex_remove(&es->cx.eids, r->e.id, &r->e, NULL);
+        cindex_remove_engine(&es->cx.ids, &r->e);
+        cindex_remove_engine(&es->cx.names, &r->e);
+    }
+    r->e.index = NULL;
     engine_touch(&r->e);
     r->e.ready = false;
     report(r);
@@ -768,6 +887,10 @@ void engines_set_timing(struct engines *es, const struct engines_timing *t)
 static void on_handle_closed(uv_handle_t *h)
 {
     struct engines *es = h->data;
+    cindex_free(&es->cx.ids);
+    cindex_free(&es->cx.names);
+    cindex_free(&es->cx.members);
+    cindex_free(&es->cx.eids);
     for (size_t i = 0; i < ENGINES_EXEC_MAX; i++)
         free(es->execs[i].id);
     free(es->recs);
@@ -794,6 +917,12 @@ void engines_close(struct engines *es, void (*on_closed)(void *arg), void *arg)
     es->closing = true;
     es->on_closed = on_closed;
     es->closed_arg = arg;
+    /* The indexes go first: taking each record out of them would cost a pass per record. */
+    es->cx.broken = true;
+    cindex_free(&es->cx.ids);
+    cindex_free(&es->cx.names);
+    cindex_free(&es->cx.members);
+    cindex_free(&es->cx.eids);
     while (es->n > 0)
         detach(es, es->recs[es->n - 1], "the manager is stopping");
     finish(es);
@@ -851,6 +980,9 @@ void engines_update_member(struct engines *es, const struct member *x)
         r->es = es;
         r->backoff_ms = es->timing.retry_min_ms;
         snprintf(r->e.member, sizeof(r->e.member), "%s", x->name);
+        r->e.index = &es->cx;
+        if (!es->cx.broken && cindex_add(&es->cx.members, r->e.member, &r->e, NULL) < 0)
+            es->cx.broken = true;
         uv_timer_init(es->loop, &r->retry);
         r->retry.data = r;
         es->recs[es->n++] = r;
@@ -863,6 +995,11 @@ void engines_update_member(struct engines *es, const struct member *x)
                  memcmp(r->pubkey, meta.pubkey, sizeof(r->pubkey)) != 0;
     bool renamed = strcmp(e->name, name) != 0;
     snprintf(e->name, sizeof(e->name), "%s", name);
+    if (strcmp(e->id, id) != 0 && !es->cx.broken) {
+        cindex_remove(&es->cx.eids, e->id, e, NULL);
+        if (cindex_add(&es->cx.eids, id, e, NULL) < 0)
+            es->cx.broken = true;
+    }
     snprintf(e->id, sizeof(e->id), "%s", id);
     snprintf(e->ip, sizeof(e->ip), "%s", ip);
     snprintf(e->addr, sizeof(e->addr), "%s", addr);
@@ -879,12 +1016,21 @@ void engines_update_member(struct engines *es, const struct member *x)
         json_array_append_new(e->agent_labels, json_string(kv));
     }
     if (added || renamed)
-        sort_recs(es);
+        place_rec(es, r);
 
     bool alive = x->state == MEMBER_ALIVE;
     if (alive != e->healthy)
         e->updated_at = wall_now();
     e->healthy = alive;
+    if (!alive && x->state == MEMBER_SUSPECT && r->rconn && !moved) {
+        /* A suspicion is not a failure: the member may refute it, and on a loaded network
+         * often does. The connection (which ends by itself if the host is gone: the relay's
+         * own PINGs) and the state it keeps current stay; the engine is unhealthy meanwhile.
+         * Closing it here cost a handshake and a full snapshot per refuted suspicion, on both
+         * sides, just when the hosts were slow. */
+        report(r);
+        return;
+    }
     if (!alive) {
         char why[64];
         snprintf(why, sizeof(why), "member %s", member_state_name(x->state));
@@ -904,6 +1050,7 @@ void engines_update_member(struct engines *es, const struct member *x)
         r->backoff_ms = es->timing.retry_min_ms;
         r->failing = false;
     }
+    report(r); /* up at once after a refuted suspicion, on the connection it kept */
     if (r->rconn == NULL && !uv_is_active((uv_handle_t *)&r->retry))
         connect_rec(r);
 }
@@ -931,16 +1078,42 @@ struct engine *engines_find(struct engines *es, const char *ref)
 {
     if (ref == NULL || ref[0] == '\0')
         return NULL;
-    for (size_t i = 0; i < es->n; i++)
+    /* By name: es->recs is in natural name order, where names that differ only in leading
+     * zeros ("n01", "n1") compare equal; the first of that run named ref exactly. */
+    size_t lo = 0, hi = es->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (api_natural_cmp(es->recs[mid]->e.name, ref) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < es->n && api_natural_cmp(es->recs[i]->e.name, ref) == 0; i++)
         if (strcmp(es->recs[i]->e.name, ref) == 0)
             return &es->recs[i]->e;
-    for (size_t i = 0; i < es->n; i++)
-        if (strcmp(es->recs[i]->e.member, ref) == 0)
-            return &es->recs[i]->e;
-    for (size_t i = 0; i < es->n; i++)
-        if (es->recs[i]->e.id[0] && strcmp(es->recs[i]->e.id, ref) == 0)
-            return &es->recs[i]->e;
-    return NULL;
+    struct rec *r = find_member(es, ref);
+    if (r)
+        return &r->e;
+    if (!cx_ready(es)) {
+        for (size_t i = 0; i < es->n; i++)
+            if (es->recs[i]->e.id[0] && strcmp(es->recs[i]->e.id, ref) == 0)
+                return &es->recs[i]->e;
+        return NULL;
+    }
+    /* By engine id: the first in name order among those with it. */
+    struct rec *first = NULL;
+    for (size_t i = cindex_lower(&es->cx.eids, ref); cindex_match(&es->cx.eids, i, ref, 0); i++) {
+        struct rec *x = (struct rec *)es->cx.eids.v[i]->e;
+        if (first == NULL || cmp_rec(&x, &first) < 0)
+            first = x;
+    }
+    return first ? &first->e : NULL;
+}
+
+uint64_t engines_generation(const struct engines *es)
+{
+    (void)es;
+    return last_gen;
 }
 
 /* Counts one more match, keeping the first. */
@@ -952,8 +1125,8 @@ static void match(size_t *n, struct engine **fe, json_t **fc, struct engine *e, 
     }
 }
 
-enum engines_lookup engines_find_container(struct engines *es, const char *ref, struct engine **e,
-                                           json_t **container)
+enum engines_lookup engines_find_container_scan(struct engines *es, const char *ref,
+                                                struct engine **e, json_t **container)
 {
     struct engine *fe = NULL;
     json_t *fc = NULL;
@@ -1031,11 +1204,103 @@ enum engines_lookup engines_find_container(struct engines *es, const char *ref, 
     return ENGINES_FOUND;
 }
 
+/* Whether the cluster-wide name entry at i counts as a match of key: an engine counts once,
+ * with the entry its own by_name holds, whatever a confused agent sent (two entries of one
+ * name, or one entry listing a name twice: its index entries are then next to each other). */
+static bool name_entry_counts(const struct cindex *names, size_t i, const char *key)
+{
+    const struct cindex_entry *en = names->v[i];
+    if (i > 0 && names->v[i - 1]->e == en->e && names->v[i - 1]->c == en->c &&
+        strcmp(names->v[i - 1]->key, key) == 0)
+        return false;
+    return json_object_get(en->e->by_name, key) == en->c;
+}
+
+/* engines_find_container's steps on the cluster-wide indexes: as the scan, same answers. */
+static enum engines_lookup find_indexed(struct engines *es, const char *ref, struct engine **fe,
+                                        json_t **fc)
+{
+    struct engines_index *x = &es->cx;
+    size_t n = 0;
+    /* 1. the full id */
+    for (size_t i = cindex_lower(&x->ids, ref); cindex_match(&x->ids, i, ref, 0); i++)
+        match(&n, fe, fc, x->ids.v[i]->e, x->ids.v[i]->c);
+    /* 2. a name on every engine; on several, the one copy on a healthy engine wins */
+    const char *name = ref[0] == '/' ? ref + 1 : ref;
+    if (n == 0 && name[0]) {
+        size_t nh = 0;
+        struct engine *he = NULL;
+        json_t *hc = NULL;
+        for (size_t i = cindex_lower(&x->names, name); cindex_match(&x->names, i, name, 0); i++) {
+            const struct cindex_entry *en = x->names.v[i];
+            if (!name_entry_counts(&x->names, i, name))
+                continue;
+            match(&n, fe, fc, en->e, en->c);
+            if (en->e->healthy)
+                match(&nh, &he, &hc, en->e, en->c);
+        }
+        if (n > 1 && nh == 1) {
+            n = 1;
+            *fe = he;
+            *fc = hc;
+        }
+    }
+    /* 3. "node/name", node an engine's name or id */
+    const char *slash = strchr(name, '/');
+    if (n == 0 && slash && slash > name && slash[1] && (size_t)(slash - name) <= ENGINES_NAME_MAX) {
+        char node[ENGINES_NAME_MAX + 1];
+        memcpy(node, name, (size_t)(slash - name));
+        node[slash - name] = '\0';
+        const char *cname = slash + 1;
+        for (size_t i = cindex_lower(&x->names, cname); cindex_match(&x->names, i, cname, 0); i++) {
+            const struct cindex_entry *en = x->names.v[i];
+            if (strcmp(en->e->name, node) != 0 &&
+                (en->e->id[0] == '\0' || strcmp(en->e->id, node) != 0))
+                continue;
+            if (name_entry_counts(&x->names, i, cname))
+                match(&n, fe, fc, en->e, en->c);
+        }
+    }
+    /* 4. a unique id prefix: the ids that start with ref follow each other in the index */
+    if (n == 0) {
+        size_t plen = strlen(ref);
+        for (size_t i = cindex_lower(&x->ids, ref); n < 2 && cindex_match(&x->ids, i, ref, plen);
+             i++)
+            match(&n, fe, fc, x->ids.v[i]->e, x->ids.v[i]->c);
+    }
+    return n == 0 ? ENGINES_NOT_FOUND : n > 1 ? ENGINES_AMBIGUOUS : ENGINES_FOUND;
+}
+
+enum engines_lookup engines_find_container(struct engines *es, const char *ref, struct engine **e,
+                                           json_t **container)
+{
+    if (!cx_ready(es))
+        return engines_find_container_scan(es, ref, e, container);
+    struct engine *fe = NULL;
+    json_t *fc = NULL;
+    if (e)
+        *e = NULL;
+    if (container)
+        *container = NULL;
+    if (ref == NULL || ref[0] == '\0')
+        return ENGINES_NOT_FOUND;
+    enum engines_lookup lk = find_indexed(es, ref, &fe, &fc);
+    if (lk == ENGINES_FOUND) {
+        if (e)
+            *e = fe;
+        if (container)
+            *container = fc;
+    }
+    return lk;
+}
+
 bool engines_name_taken(struct engines *es, const char *name)
 {
     const char *key = name_key(name);
     if (key == NULL)
         return false;
+    if (cx_ready(es))
+        return cindex_match(&es->cx.names, cindex_lower(&es->cx.names, key), key, 0);
     for (size_t i = 0; i < es->n; i++)
         if (json_object_get(es->recs[i]->e.by_name, key))
             return true;

@@ -10,7 +10,9 @@
  *   relay STATE delta    ──► apply it; hand its engine event to on_event
  *
  * A connection that fails is retried with backoff (1 s doubling to 30 s) while gossip says the
- * member is alive; a member that fails or leaves has its connection closed and its state kept,
+ * member is alive; a suspect member keeps its connection (unhealthy meanwhile: no placement, no
+ * proxied call) and needs no new snapshot when it is alive again; a member that fails or
+ * leaves has its connection closed and its state kept,
  * marked unhealthy (classic Swarm listed such containers as "Host Down"), until it leaves or is
  * reaped from membership, when its engine record is removed.
  *
@@ -34,6 +36,8 @@
 #include <uv.h>
 
 #define ENGINES_NAME_MAX 64
+
+struct engines_index; /* private (engines.c) */
 
 struct engine {
     char name[ENGINES_NAME_MAX + 1];   /* engine name (metadata engine_name, else member name) */
@@ -60,6 +64,9 @@ struct engine {
      * such as a create sent there): a reading of e made at one gen is current while gen is
      * the same (manager/sched_cache.h). */
     uint64_t gen;
+    /* private: the cluster-wide indexes (manager/cindex.h) that hold this record's containers
+     * beside by_id and by_name, kept with them; NULL for a record outside engines */
+    struct engines_index *index;
 };
 
 struct engines_callbacks {
@@ -89,7 +96,8 @@ void engines_update_member(struct engines *es, const struct member *x);
 size_t engines_count(const struct engines *es);
 struct engine *engines_at(struct engines *es, size_t i);
 
-/* The engine whose name, member name or id is ref; NULL if none. */
+/* The engine whose name, member name or id is ref (looked up in that order; the first in the
+ * order above among several); NULL if none. A binary search, whatever the number of engines. */
 struct engine *engines_find(struct engines *es, const char *ref);
 
 enum engines_lookup {
@@ -100,9 +108,21 @@ enum engines_lookup {
 
 /* Resolves a container reference as classic Swarm did: full id; name ("web" or "/web"),
  * "node/name"; unique id prefix. On ENGINES_FOUND sets *e and *container (the entry in
- * e->containers; borrowed). Both may be NULL. */
+ * e->containers; borrowed). Both may be NULL. A name held by several engines resolves to the
+ * one copy on a healthy engine if there is exactly one, else it is ambiguous. Answered from
+ * cluster-wide indexes (one binary search per step, whatever the number of engines). */
 enum engines_lookup engines_find_container(struct engines *es, const char *ref, struct engine **e,
                                            json_t **container);
+
+/* The same answer found by asking every engine's own indexes (what engines_find_container
+ * falls back to if its cluster-wide indexes could not be kept, out of memory); for tests. */
+enum engines_lookup engines_find_container_scan(struct engines *es, const char *ref,
+                                                struct engine **e, json_t **container);
+
+/* A number that changes whenever any engine record may have changed (its gen, above), and
+ * only grows: a reading of every engine made at one value is current while it is the same.
+ * es may be NULL (the number is the process's). */
+uint64_t engines_generation(const struct engines *es);
 
 /* True if some engine holds a container named name (without '/'), pending ones included. */
 bool engines_name_taken(struct engines *es, const char *name);

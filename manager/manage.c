@@ -72,6 +72,8 @@ struct manage {
     struct gossip_uv *g;
     bool version_dirty;
     char api_version[META_API_MAX + 1];
+    uint64_t member_events; /* membership events seen: part of the cluster's generation */
+    struct api_info_cache info_cache;
     /* host facts */
     char hostname[PROTO_NAME_MAX + 1];
     char member_name[PROTO_NAME_MAX + 1]; /* default gossip name: "<host>-manager" */
@@ -413,10 +415,19 @@ static const char *cluster_api_version(void *arg)
     return m->api_version[0] ? m->api_version : NULL;
 }
 
+/* What /info reads changes with a membership event or an engine record's change: both
+ * counters only grow, so their sum changes whenever either does. */
+static uint64_t cluster_generation(void *arg)
+{
+    struct manage *m = arg;
+    return m->member_events + engines_generation(m->engines);
+}
+
 static void on_member_event(void *arg, const struct membership_event *ev)
 {
     struct manage *m = arg;
     m->version_dirty = true;
+    m->member_events++;
     if (m->engines == NULL || ev->member == NULL || ev->member->self)
         return;
     if (ev->kind == MEMBERSHIP_REAPED)
@@ -452,6 +463,7 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     struct manage *m = arg;
     m->g = g;
     m->version_dirty = true;
+    m->member_events++;
     struct engines_callbacks ecb = {.on_event = on_engine_event, .on_engine = on_engine};
     m->engines = engines_new(loop, &m->kp, &ecb, m);
     m->routes = m->engines ? api_routes_new(loop, m->engines, &m->sched) : NULL;
@@ -502,6 +514,7 @@ static void service_stop(void *arg)
         m->engines = NULL;
     }
     m->g = NULL; /* the view is gone with gossip */
+    m->member_events++;
 }
 
 static int build_meta(const struct keypair *kp, uint8_t *buf, size_t *len)
@@ -608,6 +621,8 @@ int manage_run(const struct flagset *f)
         .filters = m->filters,
         .snapshot = snapshot,
         .api_version = cluster_api_version,
+        .generation = cluster_generation,
+        .info_cache = &m->info_cache,
         .arg = m,
     };
 
@@ -639,6 +654,7 @@ int manage_run(const struct flagset *f)
     log_info("manager", "strategy %s, filters %s", m->strategy, m->filters);
     rc = daemon_run(&dc);
 out:
+    api_info_cache_free(&m->info_cache);
     keypair_wipe(&kp);
     keypair_wipe(&m->kp);
     keyring_free(kr);

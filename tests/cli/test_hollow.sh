@@ -93,7 +93,7 @@ fi
     --bind "127.0.0.1:$((port + 10))" --no-multicast >"$tmp/log2" 2>&1
 rc=$?
 ok "second agent on the same state dir fails" [ "$rc" -eq 1 ]
-ok "... and says why" grep -q 'hollow.sock answers: another agent uses this state dir' "$tmp/log2"
+ok "... and says why" grep -q 'another swarm daemon is running with state dir' "$tmp/log2"
 ok "... leaving the first one's socket" [ -S "$sock" ]
 
 kill -TERM "$pid"

@@ -104,8 +104,12 @@ for ((i = 1; i <= N; i++)); do start_agent "$i" "$TOKEN"; done
 wait_for 30 "all $N agents list all alive" converged
 ok "converged ${WAITED_MS} ms after the agents were started"
 "$SWARM" members --state-dir "$LAB_DIR/a1"
-members 1 | grep -q '"labels":{"zone":"secretzone1"}' || fail "labels missing from members JSON"
-members 1 | grep -q '"role":"agent"' || fail "role missing from members JSON"
+# Metadata (role, labels) follows each agent's engine's /info answer, gossiped as an update.
+has_meta() { members 1 | grep '"labels":{"zone":"secretzone1"}' | grep -q '"role":"agent"'; }
+wait_for 10 "agent 1 lists its role and labels" has_meta
+meta_all() { [[ $(members "$1" | grep -o '"role":"agent"' | wc -l) == "$N" ]]; }
+for ((i = 1; i <= N; i++)); do wait_for 10 "agent $i lists every member's metadata" meta_all "$i"; done
+ok "every agent lists every member's metadata"
 
 step "an agent with another cluster's token"
 lab_spawn 1 "$LAB_DIR/intruder.log" "$SWARM" join --token "$OTHER" --state-dir "$LAB_DIR/intruder" \

@@ -636,6 +636,87 @@ static void test_info(void)
     free(got);
 }
 
+/* /info with a generation: built once per generation, the same bytes answered meanwhile. */
+static int cache_builds;
+static bool cache_drop_last; /* the cluster "changed": h1 is gone */
+static uint64_t cache_gen;
+
+static int counting_snapshot(void *arg, struct api_cluster *out)
+{
+    cache_builds++;
+    int rc = fake_snapshot(arg, out);
+    if (rc == 0 && cache_drop_last && out->n > 0) {
+        out->n--;
+        free(out->nodes[out->n].name);
+        free(out->nodes[out->n].member);
+        free(out->nodes[out->n].id);
+        free(out->nodes[out->n].addr);
+        free(out->nodes[out->n].labels);
+        free(out->nodes[out->n].api_version);
+        free(out->nodes[out->n].server_version);
+    }
+    return rc;
+}
+
+static uint64_t cache_generation(void *arg)
+{
+    (void)arg;
+    return cache_gen;
+}
+
+static char *info_body(const struct api_context *c, size_t *len)
+{
+    struct api_response resp = {0};
+    api_handle_info(c, NULL, &resp);
+    CHECK_INT(resp.status, 200);
+    char *body = resp.body;
+    *len = resp.body_len;
+    resp.body = NULL;
+    api_response_free(&resp);
+    return body;
+}
+
+static void test_info_cache(void)
+{
+    struct api_info_cache cache = {0};
+    struct api_context c = ctx;
+    c.snapshot = counting_snapshot;
+    c.generation = cache_generation;
+    c.info_cache = &cache;
+    cache_builds = 0;
+    cache_drop_last = false;
+    cache_gen = 7;
+    size_t l1, l2, l3, l4;
+    char *b1 = info_body(&c, &l1);
+    char *b2 = info_body(&c, &l2);
+    CHECK_INT(cache_builds, 1);
+    CHECK(b1 && b2 && b1 != b2 && l1 == l2 && memcmp(b1, b2, l1) == 0);
+    CHECK(b2 && strstr(b2, "[\"Nodes\",\"3\"]") != NULL);
+    /* The cluster changes: without a new generation the old answer stays (that is the
+     * contract: the caller's number must change), with one it is built again. */
+    cache_drop_last = true;
+    char *b3 = info_body(&c, &l3);
+    CHECK_INT(cache_builds, 1);
+    cache_gen = 8;
+    char *b4 = info_body(&c, &l4);
+    CHECK_INT(cache_builds, 2);
+    CHECK(b3 && strstr(b3, "[\"Nodes\",\"3\"]") != NULL);
+    CHECK(b4 && strstr(b4, "[\"Nodes\",\"2\"]") != NULL);
+    free(info_body(&c, &l4));
+    CHECK_INT(cache_builds, 2);
+    /* Without a generation (or a cache), every request builds. */
+    c.generation = NULL;
+    free(info_body(&c, &l4));
+    free(info_body(&c, &l4));
+    CHECK_INT(cache_builds, 4);
+    api_info_cache_free(&cache);
+    CHECK(cache.body == NULL && !cache.valid);
+    free(b1);
+    free(b2);
+    free(b3);
+    free(b4);
+}
+
 /* ---- the server on real sockets ---- */
 
 struct client {
@@ -1580,6 +1661,7 @@ int main(void)
     RUN(test_cluster);
     RUN(test_router);
     RUN(test_info);
+    RUN(test_info_cache);
     RUN(test_server);
     RUN(test_socket_file);
     RUN(test_exchanges);

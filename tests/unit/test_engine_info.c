@@ -1,7 +1,10 @@
 /* Unit tests for agent/engine_info: parsing a real engine's /info and /version, and every
- * rejection with its field-naming reason. Fixtures were captured from dockerd 20.10. */
+ * rejection with its field-naming reason (fixtures captured from dockerd 20.10); the fetch on a
+ * loop against tests/unit/fake_engine.h (answers, silence, garbage, cancel) and the probe. */
 #include "agent/engine_info.h"
 #include "tests/unit/check.h"
+#include "tests/unit/fake_engine.h"
+#include "tests/unit/loop_harness.h"
 
 #include <stdlib.h>
 
@@ -113,11 +116,163 @@ static void test_fetch_no_engine(void)
     CHECK(engine_socket_path("unix://relative") == NULL);
 }
 
+/* ---- the fetch on a loop ---- */
+
+struct world {
+    uv_loop_t loop;
+    uv_timer_t deadline;
+    bool timed_out;
+    struct fake_engine fe;
+    int calls;
+    bool got_info;
+    char name[65], api[16], why[600];
+};
+
+static void on_fetched(void *arg, const struct engine_info *ei, const char *why)
+{
+    struct world *w = arg;
+    w->calls++;
+    w->got_info = ei != NULL;
+    CHECK((ei == NULL) != (why == NULL));
+    if (ei) {
+        snprintf(w->name, sizeof(w->name), "%s", ei->name);
+        snprintf(w->api, sizeof(w->api), "%s", ei->api_version);
+    } else {
+        snprintf(w->why, sizeof(w->why), "%s", why);
+    }
+}
+
+static void world_start(struct world *w)
+{
+    memset(w, 0, sizeof(*w));
+    LOOP_HARNESS_INIT(w);
+    fe_init(&w->fe, &w->loop);
+    CHECK_INT(fe_listen(&w->fe), 0);
+}
+
+static void world_end(struct world *w)
+{
+    fe_stop(&w->fe);
+    LOOP_HARNESS_DRAIN(w);
+    CHECK_LOOP_CLOSED(w);
+}
+
+/* Fetches from w's fake engine (each request within timeout_ms) until the callback ran. */
+static void fetch(struct world *w, uint32_t timeout_ms)
+{
+    char url[200];
+    snprintf(url, sizeof(url), "unix://%s", w->fe.path);
+    char e[256] = "";
+    struct engine_info_fetch *f =
+        engine_info_fetch_start(&w->loop, url, timeout_ms, on_fetched, w, e, sizeof(e));
+    CHECK(f != NULL);
+    CHECK_INT(w->calls, 0); /* never from inside the start */
+    RUN_UNTIL(w, w->calls > 0, 5000);
+}
+
+static void test_fetch_on_loop(void)
+{
+    struct world w;
+    world_start(&w);
+    fetch(&w, 2000);
+    CHECK(w.got_info);
+    CHECK_STR(w.name, "fake1");
+    CHECK_STR(w.api, "1.41");
+    CHECK_INT(w.fe.infos, 1);
+    RUN_FOR(&w, 20);
+    CHECK_INT(w.calls, 1);
+    world_end(&w);
+
+    world_start(&w);
+    w.fe.silent = true;
+    uint64_t t0 = uv_now(&w.loop);
+    fetch(&w, 100);
+    CHECK(!w.got_info);
+    CHECK(strstr(w.why, "did not answer GET /info") != NULL);
+    CHECK(uv_now(&w.loop) - t0 >= 100);
+    world_end(&w);
+
+    world_start(&w);
+    w.fe.garbage = true;
+    fetch(&w, 2000);
+    CHECK(!w.got_info);
+    CHECK(strstr(w.why, "did not answer GET /info") != NULL);
+    world_end(&w);
+
+    /* The engine is gone between the probe and the fetch: said the same way. */
+    world_start(&w);
+    fe_stop(&w.fe);
+    fetch(&w, 2000);
+    CHECK(!w.got_info);
+    CHECK(strstr(w.why, "did not answer") != NULL);
+    world_end(&w);
+}
+
+/* Requests the fake engine has read (silent: not answered). */
+static int asked(const struct fake_engine *fe)
+{
+    int n = 0;
+    for (const struct fe_conn *fc = fe->conns; fc; fc = fc->next)
+        n += fc->got_request;
+    return n;
+}
+
+static void test_fetch_cancel(void)
+{
+    struct world w;
+    world_start(&w);
+    w.fe.silent = true;
+    char url[200], e[256];
+    snprintf(url, sizeof(url), "unix://%s", w.fe.path);
+    struct engine_info_fetch *f =
+        engine_info_fetch_start(&w.loop, url, 1000, on_fetched, &w, e, sizeof(e));
+    CHECK(f != NULL);
+    RUN_UNTIL(&w, asked(&w.fe) == 2, 900); /* both asked, no answer */
+    engine_info_fetch_cancel(f);
+    RUN_FOR(&w, 50);
+    CHECK_INT(w.calls, 0);
+    engine_info_fetch_cancel(NULL);
+    world_end(&w);
+
+    /* Cancelled before the loop ran at all. */
+    world_start(&w);
+    snprintf(url, sizeof(url), "unix://%s", w.fe.path);
+    f = engine_info_fetch_start(&w.loop, url, 1000, on_fetched, &w, e, sizeof(e));
+    CHECK(f != NULL);
+    engine_info_fetch_cancel(f);
+    RUN_FOR(&w, 50);
+    CHECK_INT(w.calls, 0);
+    world_end(&w);
+
+    CHECK(engine_info_fetch_start(NULL, "tcp://1.2.3.4:2375", 1000, on_fetched, &w, e, sizeof(e)) ==
+          NULL);
+    CHECK(strstr(e, "expected unix://") != NULL);
+}
+
+static void test_probe(void)
+{
+    struct world w;
+    world_start(&w);
+    char url[200];
+    snprintf(url, sizeof(url), "unix://%s", w.fe.path);
+    CHECK_INT(engine_info_probe(url, err, sizeof(err)), 0);
+    CHECK_INT(engine_info_probe(w.fe.path, err, sizeof(err)), 0);
+    world_end(&w);
+    CHECK_INT(engine_info_probe(url, err, sizeof(err)), -1); /* nothing listens now */
+    CHECK(strstr(err, "did not answer GET /info: connect:") != NULL);
+    CHECK(strstr(err, "--engine") != NULL);
+    CHECK_INT(engine_info_probe("tcp://1.2.3.4:2375", err, sizeof(err)), -1);
+    CHECK(strstr(err, "expected unix://") != NULL);
+}
+
 int main(void)
 {
     RUN(test_real_engine);
     RUN(test_labels);
     RUN(test_rejections);
     RUN(test_fetch_no_engine);
+    RUN(test_fetch_on_loop);
+    RUN(test_fetch_cancel);
+    RUN(test_probe);
     return check_done();
 }

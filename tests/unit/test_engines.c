@@ -652,10 +652,24 @@ static void test_engines_relay(void)
     CHECK(e->ready);
     CHECK_STR(e->error, "");
 
-    /* Suspect: connection closed, state kept, no retries until alive again. */
+    /* Suspect: unhealthy (down), the connection and its state kept; alive again: up, on the
+     * same connection, without a new snapshot. */
     h1.m.state = MEMBER_SUSPECT;
     engines_update_member(es, &h1.m);
     CHECK_INT(x.downs, 4);
+    CHECK(!e->healthy && e->ready && e->conn != NULL);
+    RUN_FOR(&w, 300);
+    CHECK_INT(a.nclosed, 4);
+    h1.m.state = MEMBER_ALIVE;
+    engines_update_member(es, &h1.m);
+    CHECK_INT(x.ups, 5);
+    CHECK(e->healthy && e->ready && e->conn != NULL);
+    CHECK_INT(a.accepted, 5);
+
+    /* Failed: connection closed, state kept, no retries until alive again. */
+    h1.m.state = MEMBER_FAILED;
+    engines_update_member(es, &h1.m);
+    CHECK_INT(x.downs, 5);
     CHECK(!e->healthy && !e->ready && e->conn == NULL);
     RUN_UNTIL(&w, a.nclosed == 5, TIMEOUT_MS);
     RUN_FOR(&w, 300);
@@ -667,13 +681,13 @@ static void test_engines_relay(void)
     CHECK(e->healthy);
     RUN_UNTIL(&w, a.accepted == 6 && a.cur && a.cur->ready && e->conn, TIMEOUT_MS);
     send_snapshot(&a, 1, 1, NULL);
-    RUN_UNTIL(&w, x.ups == 5, TIMEOUT_MS);
+    RUN_UNTIL(&w, x.ups == 6, TIMEOUT_MS);
 
     /* Left: the record goes at once, its connection after. */
     h1.m.state = MEMBER_LEFT;
     engines_update_member(es, &h1.m);
     CHECK_INT(engines_count(es), 0);
-    CHECK_INT(x.downs, 5);
+    CHECK_INT(x.downs, 6);
     CHECK_INT(engines_find_container(es, "web0", NULL, NULL), ENGINES_NOT_FOUND);
     RUN_UNTIL(&w, a.nclosed == 6, TIMEOUT_MS);
 
@@ -971,6 +985,185 @@ static void test_order(void)
     world_finish(&w);
 }
 
+/* ---- the cluster-wide indexes against a scan of every engine --------------------------------- */
+
+static uint32_t rnd_state = 2463534242u;
+
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state % n;
+}
+
+/* Short ids over a small alphabet, so prefixes are shared and some ids are on two engines. */
+static void rnd_id(char *out)
+{
+    size_t len = 1 + rnd(5);
+    for (size_t i = 0; i < len; i++)
+        out[i] = "ab0"[rnd(3)];
+    out[len] = '\0';
+}
+
+static const char *const rnd_names[] = {"web", "db", "web/db", "a", "ab", "h1", "x"};
+#define NRNAMES (sizeof(rnd_names) / sizeof(rnd_names[0]))
+
+static json_t *rnd_container(const char *id)
+{
+    json_t *c = json_pack("{s:s, s:[]}", "Id", id, "Names");
+    size_t k = rnd(3);
+    for (size_t i = 0; i < k; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "/%s", rnd_names[rnd(NRNAMES)]);
+        json_array_append_new(json_object_get(c, "Names"), json_string(name));
+    }
+    return c;
+}
+
+static void feed_json(struct engine *e, int kind, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    char err[256];
+    engines_apply_state(e, kind, text, strlen(text), NULL, err, sizeof(err));
+    free(text);
+    json_decref(msg);
+}
+
+/* engines_find's answer, found by walking the engines in order. */
+static struct engine *find_linear(struct engines *es, const char *ref)
+{
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i < engines_count(es); i++) {
+            struct engine *e = engines_at(es, i);
+            const char *v = pass == 0 ? e->name : pass == 1 ? e->member : e->id;
+            if (v[0] && strcmp(v, ref) == 0)
+                return e;
+        }
+    return NULL;
+}
+
+static int lookup_counts[3];
+
+/* 1 if the index and the scan disagree on ref. */
+static int differs(struct engines *es, const char *ref)
+{
+    struct engine *e1 = NULL, *e2 = NULL;
+    json_t *c1 = NULL, *c2 = NULL;
+    enum engines_lookup a = engines_find_container(es, ref, &e1, &c1);
+    enum engines_lookup b = engines_find_container_scan(es, ref, &e2, &c2);
+    lookup_counts[a]++;
+    bool taken = false;
+    const char *key = ref[0] == '/' ? ref + 1 : ref;
+    for (size_t i = 0; i < engines_count(es) && key[0]; i++)
+        taken |= json_object_get(engines_at(es, i)->by_name, key) != NULL;
+    if (a == b && e1 == e2 && c1 == c2 && engines_name_taken(es, ref) == taken &&
+        engines_find(es, ref) == find_linear(es, ref))
+        return 0;
+    printf("# \"%s\": index %d on %s, scan %d on %s\n", ref, (int)a, e1 ? e1->name : "-", (int)b,
+           e2 ? e2->name : "-");
+    return 1;
+}
+
+static void test_lookup_index(void)
+{
+    struct world w;
+    world_init(&w);
+    struct watch x = {0};
+    struct engines *es = engines_new(&w.loop, &manager_kp, &w_cb, &x);
+    /* Two engines share a name, two an engine id. */
+    static const char *const members[] = {"m1", "m2", "m3", "m4", "m5", "m6"};
+    static const char *const enames[] = {"h1", "h2", "h2", "h10", "h01", "h3"};
+    static const char *const eids[] = {"E1", "E2", "E3", "E3", "", "E6"};
+    struct tmember t;
+    for (size_t i = 0; i < 6; i++) {
+        make_member(&t, members[i], enames[i], eids[i], 1, MEMBER_SUSPECT);
+        engines_update_member(es, &t.m);
+    }
+    CHECK_INT(engines_count(es), 6);
+    int bad = 0, rounds = 600;
+    for (int round = 0; round < rounds; round++) {
+        struct engine *e = engines_at(es, rnd((uint32_t)engines_count(es)));
+        uint32_t op = rnd(100);
+        char id[16];
+        rnd_id(id);
+        if (op < 8) {
+            json_t *cs = json_array();
+            for (uint32_t k = rnd(6); k > 0; k--) {
+                rnd_id(id);
+                bool dup = false;
+                for (size_t j = 0; j < json_array_size(cs); j++)
+                    dup |= strcmp(json_string_value(json_object_get(json_array_get(cs, j), "Id")),
+                                  id) == 0;
+                if (!dup)
+                    json_array_append_new(cs, rnd_container(id));
+            }
+            feed_json(e, FRAME_STATE_SNAPSHOT, json_pack("{s:o}", "containers", cs));
+        } else if (op < 55) {
+            feed_json(e, FRAME_STATE_DELTA, json_pack("{s:o}", "container", rnd_container(id)));
+        } else if (op < 75) {
+            feed_json(e, FRAME_STATE_DELTA, json_pack("{s:s}", "removed", id));
+        } else if (op < 88) {
+            engines_note_container(es, e, id, rnd(2) ? rnd_names[rnd(NRNAMES)] : NULL);
+        } else if (op < 94) {
+            e->healthy = !e->healthy;
+        } else if (op < 97) {
+            /* a new engine name or id for a member */
+            size_t k = rnd(6);
+            make_member(&t, members[k], enames[rnd(6)], eids[rnd(6)], 1, MEMBER_SUSPECT);
+            engines_update_member(es, &t.m);
+        } else {
+            /* a member forgotten and back: its record goes, a new one comes */
+            size_t k = rnd(6);
+            engines_remove_member(es, members[k]);
+            make_member(&t, members[k], enames[k], eids[k], 1, MEMBER_SUSPECT);
+            engines_update_member(es, &t.m);
+        }
+        /* Every id, its prefixes, every name in every form, and some that are nowhere. */
+        for (size_t i = 0; i < engines_count(es); i++) {
+            struct engine *y = engines_at(es, i);
+            size_t k;
+            json_t *c;
+            json_array_foreach(y->containers, k, c)
+            {
+                const char *cid = json_string_value(json_object_get(c, "Id"));
+                char pre[16];
+                for (size_t l = 1; l <= strlen(cid) && l < sizeof(pre); l++) {
+                    snprintf(pre, sizeof(pre), "%.*s", (int)l, cid);
+                    bad += differs(es, pre);
+                }
+            }
+            bad += differs(es, y->name);
+            bad += differs(es, y->member);
+            if (y->id[0])
+                bad += differs(es, y->id);
+        }
+        for (size_t i = 0; i < NRNAMES; i++) {
+            char ref[64];
+            bad += differs(es, rnd_names[i]);
+            snprintf(ref, sizeof(ref), "/%s", rnd_names[i]);
+            bad += differs(es, ref);
+            snprintf(ref, sizeof(ref), "%s/%s", enames[rnd(6)], rnd_names[i]);
+            bad += differs(es, ref);
+            snprintf(ref, sizeof(ref), "/%s/%s", eids[rnd(6)], rnd_names[i]);
+            bad += differs(es, ref);
+        }
+        bad += differs(es, "zz");
+        bad += differs(es, "");
+    }
+    CHECK_INT(bad, 0);
+    /* The walk met every kind of answer, many times. */
+    CHECK(lookup_counts[ENGINES_FOUND] > 1000);
+    CHECK(lookup_counts[ENGINES_NOT_FOUND] > 1000);
+    CHECK(lookup_counts[ENGINES_AMBIGUOUS] > 1000);
+    printf("# %d rounds: %d found, %d not found, %d ambiguous\n", rounds,
+           lookup_counts[ENGINES_FOUND], lookup_counts[ENGINES_NOT_FOUND],
+           lookup_counts[ENGINES_AMBIGUOUS]);
+    engines_close(es, w_closed, &x);
+    RUN_UNTIL(&w, x.closed, TIMEOUT_MS);
+    world_finish(&w);
+}
+
 static void test_exec_map(void)
 {
     struct world w;
@@ -1134,6 +1327,7 @@ int main(void)
     keypair_generate(&manager_kp);
     RUN(test_apply);
     RUN(test_lookup);
+    RUN(test_lookup_index);
     RUN(test_order);
     RUN(test_exec_map);
     RUN(test_relay_state);
