@@ -11,6 +11,7 @@
 #include "agent/hollow_engine.h"
 #include "agent/relay_server.h"
 #include "common/log.h"
+#include "crypto/handshake.h"
 #include "crypto/keyfile.h"
 #include "crypto/swcrypto.h"
 #include "crypto/token.h"
@@ -182,6 +183,7 @@ static int build_meta(const struct flagset *f, const struct engine_info *ei,
         m.api_version = proto_str_c(ei->api_version);
         m.relay_port = relay_port;
         m.has_pubkey = true;
+        m.relay_hs = HS_VERSION_SUITES;
         memcpy(m.pubkey, kp->pk, sizeof(m.pubkey));
     }
     const struct flag_value *labels = flags_get(f, "label");

@@ -495,6 +495,8 @@ static size_t handshake_step(struct relay_link *l, const uint8_t *in, size_t ava
     if (outlen && send_bytes(l, out, outlen) < 0)
         return (size_t)-1;
     if (rc == HS_DONE) {
+        log_info("relay", "handshake with %s done: version %d, frames %s", l->peer, l->hs.version,
+                 frame_suite_name(hs_suite(&l->hs)));
         if (hs_finish(&l->hs, &l->fc, l->peer_pk, NULL) < 0) {
             fail(l, "handshake with %s: not finished", l->peer);
             return (size_t)-1;
@@ -661,6 +663,7 @@ int relay_link_accept(struct relay_link *l, uv_stream_t *server, const struct ke
         snprintf(err, errlen, "bad number of manager keys: %zu", nmanagers);
         return -1;
     }
+    hs_use_suites(&l->hs, relay_link_suites());
     if (start_common(l, err, errlen) < 0)
         return -1;
     l->phase = RELAY_LINK_HANDSHAKE;
@@ -716,7 +719,22 @@ int relay_link_connect(struct relay_link *l, const struct sockaddr *addr,
     return 0;
 }
 
+unsigned relay_link_suites(void)
+{
+    return frame_suites_usable(getenv("SWARM_RELAY_CIPHER"));
+}
+
+int relay_link_offer_suites(struct relay_link *l)
+{
+    return hs_use_suites(&l->hs, relay_link_suites());
+}
+
 /* ---- accessors ------------------------------------------------------------------------------- */
+
+unsigned relay_link_suite(const struct relay_link *l)
+{
+    return l->phase == RELAY_LINK_READY ? l->fc.suite : 0;
+}
 
 bool relay_link_congested(const struct relay_link *l)
 {

@@ -29,6 +29,9 @@
  *     RELAY_LINK_WQ_LOW); above RELAY_LINK_WQ_MAX the peer is not reading and the link closes.
  *     Owners always keep reading, so only a stuck or hostile peer gets there.
  *
+ * The handshake picks the frame suite: AES-256-GCM when both ends run it and the manager speaks
+ * handshake version 2 to this agent, else secretstream (relay_link_offer_suites).
+ *
  * Every failure — a handshake that does not authenticate, a frame that does not open
  * (tampered, replayed, reordered: frame_open says which), a frame that does not decode, a write
  * error — closes the link with a one-line reason; ops->closed() reports it. A FINAL frame from
@@ -161,6 +164,17 @@ int relay_link_connect(struct relay_link *l, const struct sockaddr *addr,
                        const struct keypair *self, const uint8_t agent_pk[KEYPAIR_BYTES], char *err,
                        size_t errlen);
 
+/* The frame suites this process runs (crypto/frame.h): AES-256-GCM where libsodium has it,
+ * unless the environment variable SWARM_RELAY_CIPHER is "secretstream"; secretstream always.
+ * The agent side chooses among these. */
+unsigned relay_link_suites(void);
+
+/* Manager side, right after relay_link_connect (before the connection is up): run handshake
+ * version 2 and offer relay_link_suites(), for an agent whose metadata says it accepts version
+ * 2. Without it the handshake is version 1, which every agent speaks (secretstream). 0, or -1
+ * if the handshake already started. */
+int relay_link_offer_suites(struct relay_link *l);
+
 /* Seals and queues one frame. 0, or -1 if the link is not ready or closing (after a failure
  * here the link is closing, with the reason set). */
 int relay_link_send(struct relay_link *l, const struct frame *f);
@@ -182,6 +196,8 @@ bool relay_link_closing(const struct relay_link *l);
 const uint8_t *relay_link_peer_pk(const struct relay_link *l);
 /* "ip:port" of the peer, "" before connect/accept. */
 const char *relay_link_peer(const struct relay_link *l);
+/* The frame suite the handshake chose (FRAME_SUITE_*); 0 before the link is ready. */
+unsigned relay_link_suite(const struct relay_link *l);
 /* Bytes sealed and not yet written: in the batch or queued on the TCP handle. */
 size_t relay_link_queued(const struct relay_link *l);
 /* Writes begun so far: one per batch of frames (a frame alone is a batch of one). */

@@ -1,9 +1,12 @@
 /*
  * bench_relay — throughput of one large stream through the relay (manager relay_client ⇄
- * loopback TCP, Noise KK + secretstream frames ⇄ agent relay_server ⇄ unix socket ⇄ engine)
+ * loopback TCP, Noise KK + sealed frames ⇄ agent relay_server ⇄ unix socket ⇄ engine)
  * beside the same bytes read straight from the engine's unix socket, in MB/s.
  *
  *   bench_relay [MB]        (default 1024)
+ *
+ * The handshake is version 2, so the frames are AES-256-GCM where libsodium has it;
+ * SWARM_RELAY_CIPHER=secretstream in the environment measures secretstream instead.
  *
  * The "engine" is a unix socket server in this process: after the command byte 'S' it writes
  * MB megabytes and closes; after 'D' it discards what it reads and answers "ok" at EOF. The
@@ -367,6 +370,7 @@ static void run_relay(uv_loop_t *loop, struct run *r, uint16_t port)
         fprintf(stderr, "bench_relay: %s\n", err);
         exit(1);
     }
+    relay_conn_offer_suites(r->conn);
     r->s = relay_stream_open(r->conn, &rs_cb, r);
     static uint8_t cmd[1];
     cmd[0] = (uint8_t)r->mode;
@@ -422,6 +426,9 @@ int main(int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
+    printf("bench_relay: frames %s\n", frame_suite_name(relay_link_suites() & FRAME_SUITE_AES256GCM
+                                                            ? FRAME_SUITE_AES256GCM
+                                                            : FRAME_SUITE_SECRETSTREAM));
     printf("bench_relay: one stream of %zu MB, engine and agent on one thread, client on another\n",
            mb);
     printf("%-28s %10s %10s %8s\n", "direction", "direct", "relay", "ratio");

@@ -1,7 +1,8 @@
 /*
  * bench_seal — one core: sealed datagrams (seal_datagram + seal_open on a full 1,400-byte
  * datagram) beside libsodium's raw XChaCha20-Poly1305-IETF encrypt/decrypt on the same sizes,
- * relay frames, and relay handshakes. Prints one line per measurement; no assertions.
+ * relay frames of each suite (secretstream; AES-256-GCM where libsodium has it), and relay
+ * handshakes of both versions. Prints one line per measurement; no assertions.
  *
  * Usage: bench_seal [SECONDS_PER_MEASUREMENT]   (default 2)
  * Build: add_executable(bench_seal bench_seal.c), linked with swarm_crypto.
@@ -45,7 +46,7 @@ static double rate(void (*fn)(void *), void *arg, unsigned batch)
 
 static void report(const char *what, double ops, size_t bytes_per_op)
 {
-    printf("%-44s %12.0f ops/s %10.1f MB/s %9.2f us/op\n", what, ops,
+    printf("%-48s %12.0f ops/s %10.1f MB/s %9.2f us/op\n", what, ops,
            ops * (double)bytes_per_op / 1e6, 1e6 / ops);
 }
 
@@ -131,16 +132,21 @@ static void frame_once(void *arg)
 
 static struct keypair manager, agent;
 
+/* arg non-NULL: version 2 (the manager offers every suite; message 1 read in two steps). */
 static void handshake_once(void *arg)
 {
-    (void)arg;
     struct hs ini, resp;
     uint8_t a[HS_MAX_MESSAGE], b[HS_MAX_MESSAGE];
-    size_t na, nb;
+    size_t na, nb, first = 0;
     hs_initiator_init(&ini, &manager, agent.pk);
     hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+    if (arg != NULL) {
+        hs_use_suites(&ini, FRAME_SUITES_KNOWN);
+        first = HS_MSG1_BYTES;
+    }
     if (hs_step(&ini, NULL, 0, a, sizeof(a), &na) != HS_CONTINUE ||
-        hs_step(&resp, a, na, b, sizeof(b), &nb) != HS_CONTINUE ||
+        (first && hs_step(&resp, a, first, b, sizeof(b), &nb) != HS_CONTINUE) ||
+        hs_step(&resp, a + first, na - first, b, sizeof(b), &nb) != HS_CONTINUE ||
         hs_step(&ini, b, nb, a, sizeof(a), &na) != HS_CONTINUE ||
         hs_step(&resp, a, na, b, sizeof(b), &nb) != HS_DONE ||
         hs_step(&ini, b, nb, a, sizeof(a), &na) != HS_DONE)
@@ -186,23 +192,31 @@ int main(int argc, char **argv)
     keyring_free(d->kr);
     free(d);
 
-    size_t sizes[] = {1400, 16384, FRAME_MAX_PLAINTEXT};
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    /* Each frame suite at a packet's size, 16 KiB, the relay's DATA frame (64 KiB) and the
+     * 1 MiB bound; AES-256-GCM only where libsodium has it. */
+    size_t sizes[] = {1400, 16384, 65536, FRAME_MAX_PLAINTEXT};
+    const unsigned suites[] = {FRAME_SUITE_SECRETSTREAM, FRAME_SUITE_AES256GCM};
+    for (size_t i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
+        unsigned suite = suites[i / (sizeof(sizes) / sizeof(sizes[0]))];
+        if (!(frame_suites_usable(NULL) & suite))
+            continue;
         struct frames f;
         uint8_t k1[32], k2[32], h1[24], h2[24];
         randombytes_buf(k1, 32);
         randombytes_buf(k2, 32);
-        frame_cipher_init(&f.a, k1, k2, h1);
-        frame_cipher_init(&f.b, k2, k1, h2);
+        if (frame_cipher_init_suite(&f.a, suite, k1, k2, h1) != 0 ||
+            frame_cipher_init_suite(&f.b, suite, k2, k1, h2) != 0)
+            abort();
         frame_cipher_start_rx(&f.a, h2);
         frame_cipher_start_rx(&f.b, h1);
-        f.len = sizes[i];
+        f.len = sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
         f.pt = malloc(f.len);
         f.wire = malloc(f.len + FRAME_OVERHEAD);
         f.back = malloc(f.len);
         randombytes_buf(f.pt, f.len);
         char what[64];
-        snprintf(what, sizeof(what), "frame_seal+frame_open (%zu B)", f.len);
+        snprintf(what, sizeof(what), "frame_seal+frame_open %s (%zu B)", frame_suite_name(suite),
+                 f.len);
         report(what, rate(frame_once, &f, f.len > 100000 ? 4 : 64), f.len);
         free(f.pt);
         free(f.wire);
@@ -214,6 +228,7 @@ int main(int argc, char **argv)
     keypair_generate(&manager);
     keypair_generate(&agent);
     report("handshake, both sides (4 messages)", rate(handshake_once, NULL, 16), 0);
+    report("handshake version 2, both sides", rate(handshake_once, &agent, 16), 0);
     uint8_t q[32];
     report("crypto_scalarmult (one X25519)", rate(scalarmult_once, q, 64), 0);
     keypair_wipe(&manager);

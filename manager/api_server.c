@@ -50,6 +50,7 @@ struct api_exchange {
     void *arg;
     const char *api_version;
     size_t queued;     /* bytes passed to uv_write and not yet written */
+    bool raw;          /* api_exchange_write sent or queued bytes */
     bool active;       /* the handler holds it */
     bool hijacked;     /* client bytes go to on_client_data */
     bool above_high;   /* queued went over the high water mark: on_drain owed */
@@ -887,7 +888,7 @@ void api_exchange_respond(struct api_exchange *x, const struct api_response *res
     const struct api_request *req = api_http_request(&c->http);
     bool close = !req->keep_alive || req->upgrade || c->srv->closing || body_unread(c);
     log_debug("api", "%s %s -> %d", req->method, req->path, resp->status);
-    if (x->queued > 0) {
+    if (x->raw) {
         /* Raw bytes went first: the answer cannot be framed after them. */
         conn_close(c);
         return;
@@ -903,6 +904,17 @@ int api_exchange_write(struct api_exchange *x, const void *data, size_t len)
         return -1;
     if (len == 0)
         return 0;
+    /* Straight to the socket when nothing is queued ahead (uv_try_write refuses otherwise, so
+     * the order holds); only what it does not take is copied and queued. */
+    x->raw = true;
+    uv_buf_t now = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write(&c->h.stream, &now, 1);
+    if (n > 0) {
+        data = (const char *)data + n;
+        len -= (size_t)n;
+        if (len == 0)
+            return 0;
+    }
     struct write_req *wr = malloc(sizeof(*wr));
     char *copy = malloc(len);
     if (wr == NULL || copy == NULL) {

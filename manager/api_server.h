@@ -101,9 +101,10 @@ void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *
  *   - the request's timer is off (a `logs -f` may stream for hours); the connection is still
  *     read, so a client that goes away is noticed (on_abort), and bytes a client sends ahead
  *     (a pipelined request) wait in the connection's buffer;
- *   - api_exchange_write queues bytes for the client (copied); api_exchange_queued says how
- *     many are not yet written, and on_drain runs when they fall to API_EXCHANGE_LOW_WATER
- *     after having been above API_EXCHANGE_HIGH_WATER: the producer pauses in between;
+ *   - api_exchange_write sends bytes to the client (what the socket does not take at once is
+ *     copied and queued); api_exchange_queued says how many are not yet written, and on_drain
+ *     runs when they fall to API_EXCHANGE_LOW_WATER after having been above
+ *     API_EXCHANGE_HIGH_WATER: the producer pauses in between;
  *   - after api_exchange_hijack (an upgraded attach or exec), what the client sends is handed
  *     to on_client_data unframed (the bytes it sent behind the request head first), its
  *     half-close to on_client_eof; api_exchange_shutdown half-closes the client's side.
@@ -138,7 +139,8 @@ void api_exchange_set_callbacks(struct api_exchange *x, const struct api_exchang
                                 void *arg);
 /* The whole answer at once, in the server's usual form; ends the exchange. */
 void api_exchange_respond(struct api_exchange *x, const struct api_response *resp);
-/* Queues raw bytes for the client (copied). 0, or -1 when out of memory or the client is gone
+/* Raw bytes for the client: written at once as far as the socket takes them with nothing queued
+ * ahead, the rest copied and queued. 0, or -1 when out of memory or the client is gone
  * (on_abort follows). */
 int api_exchange_write(struct api_exchange *x, const void *data, size_t len);
 size_t api_exchange_queued(const struct api_exchange *x);

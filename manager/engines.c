@@ -53,6 +53,7 @@ struct rec {
     struct engines *es;
     uint8_t pubkey[META_PUBKEY_LEN];
     uint16_t relay_port;
+    uint8_t relay_hs;         /* the highest relay handshake version the agent accepts (0: 1) */
     struct relay_conn *rconn; /* open or opening; e.conn once ready */
     uv_timer_t retry;
     bool timer_closed;
@@ -846,7 +847,10 @@ static void connect_rec(struct rec *r)
     if (r->rconn == NULL) {
         connect_failed(r, err);
         schedule_retry(r);
+        return;
     }
+    if (r->relay_hs >= HS_VERSION_SUITES)
+        relay_conn_offer_suites(r->rconn);
 }
 
 /* ---- the API -------------------------------------------------------------------------------- */
@@ -1001,6 +1005,7 @@ void engines_update_member(struct engines *es, const struct member *x)
     snprintf(e->addr, sizeof(e->addr), "%s", addr);
     memcpy(r->pubkey, meta.pubkey, sizeof(r->pubkey));
     r->relay_port = meta.relay_port;
+    r->relay_hs = meta.relay_hs;
     /* The agent's --labels, for the scheduler's constraints. */
     json_array_clear(e->agent_labels);
     for (size_t i = 0; i < meta.nlabels; i++) {

@@ -631,6 +631,16 @@ struct relay_conn *relay_conn_new(uv_loop_t *loop, const struct sockaddr *addr,
     return c;
 }
 
+unsigned relay_conn_suite(const struct relay_conn *c)
+{
+    return relay_link_suite(&c->link);
+}
+
+void relay_conn_offer_suites(struct relay_conn *c)
+{
+    relay_link_offer_suites(&c->link);
+}
+
 void relay_conn_close(struct relay_conn *c)
 {
     if (c->closing)

@@ -122,12 +122,18 @@ struct relay_conn *relay_conn_new(uv_loop_t *loop, const struct sockaddr *addr,
                                   const struct relay_conn_callbacks *cb, void *arg, char *err,
                                   size_t errlen);
 
+/* Right after relay_conn_new, for an agent that accepts relay handshake version 2 (its metadata's
+ * relay_hs): negotiate the frame suite (relay_link_offer_suites). */
+void relay_conn_offer_suites(struct relay_conn *c);
+
 /* Ends the connection: every stream ends (RELAY_END_CONN), then on_close("closed"). If the
  * handshake is done the agent is told with a FINAL frame. Safe to call more than once, and
  * from any callback, until on_close returned. */
 void relay_conn_close(struct relay_conn *c);
 
 bool relay_conn_ready(const struct relay_conn *c);
+/* The frame suite the handshake chose (crypto/frame.h FRAME_SUITE_*); 0 before it is ready. */
+unsigned relay_conn_suite(const struct relay_conn *c);
 /* Streams opened and not yet ended. */
 size_t relay_conn_nstreams(const struct relay_conn *c);
 /* "ip:port" of the agent. */

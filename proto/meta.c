@@ -20,6 +20,7 @@ enum meta_key {
     K_LABELS = 10,
     K_RELAY_PORT = 11,
     K_PUBKEY = 12,
+    K_RELAY_HS = 13,
 };
 
 /* The string fields: key, name, bound, and where they live in struct meta. */
@@ -106,8 +107,8 @@ int meta_encode(const struct meta *m, void *buf, size_t cap, size_t *len, struct
     uint32_t nfields = 1;
     for (size_t i = 0; i < NSTR; i++)
         nfields += str_field_c(m, i)->len > 0;
-    nfields +=
-        (m->cpus > 0) + (m->memory > 0) + (m->nlabels > 0) + (m->relay_port > 0) + m->has_pubkey;
+    nfields += (m->cpus > 0) + (m->memory > 0) + (m->nlabels > 0) + (m->relay_port > 0) +
+               m->has_pubkey + (m->relay_hs > 0);
 
     /* Keys in ascending order; the string fields are interleaved with the numbers. */
     struct mpw w;
@@ -148,6 +149,10 @@ int meta_encode(const struct meta *m, void *buf, size_t cap, size_t *len, struct
     if (m->has_pubkey) {
         mpw_uint(&w, K_PUBKEY);
         mpw_bin(&w, m->pubkey, META_PUBKEY_LEN);
+    }
+    if (m->relay_hs > 0) {
+        mpw_uint(&w, K_RELAY_HS);
+        mpw_uint(&w, m->relay_hs);
     }
 
     if (w.len > META_MAX_SIZE)
@@ -207,7 +212,7 @@ int meta_decode(const void *buf, size_t len, struct meta *m, struct proto_err *e
         uint64_t key;
         if ((rc = mpr_uint(&r, "key", UINT64_MAX, &key)))
             return rc;
-        if (key >= K_ROLE && key <= K_PUBKEY) {
+        if (key >= K_ROLE && key <= K_RELAY_HS) {
             if (seen & ((uint64_t)1 << key))
                 return mpr_fail(&r, PROTO_ERR_MALFORMED, NULL, "key %llu appears twice",
                                 (unsigned long long)key);
@@ -243,6 +248,9 @@ int meta_decode(const void *buf, size_t len, struct meta *m, struct proto_err *e
             m->has_pubkey = true;
             break;
         }
+        case K_RELAY_HS:
+            rc = mpr_u8(&r, "relay_hs", &m->relay_hs);
+            break;
         default: {
             size_t i2;
             for (i2 = 0; i2 < NSTR && str_fields[i2].key != key; i2++)
@@ -278,7 +286,7 @@ bool meta_equal(const struct meta *a, const struct meta *b)
 {
     if (a->role != b->role || a->cpus != b->cpus || a->memory != b->memory ||
         a->relay_port != b->relay_port || a->has_pubkey != b->has_pubkey ||
-        a->nlabels != b->nlabels)
+        a->relay_hs != b->relay_hs || a->nlabels != b->nlabels)
         return false;
     if (a->has_pubkey && memcmp(a->pubkey, b->pubkey, META_PUBKEY_LEN) != 0)
         return false;

@@ -22,6 +22,8 @@
  *                                              value <= 256 text; keys unique
  *   11   relay_port    uint                    1..65535
  *   12   pubkey        bin                     exactly 32 bytes (the agent's X25519 key)
+ *   13   relay_hs      uint                    <= 255: the highest relay handshake version the
+ *                                              agent accepts (crypto/handshake.h); absent: 1
  *   text = UTF-8 without control characters (proto_text_check).
  *
  * The whole map is at most META_MAX_SIZE = 512 bytes. Without labels the largest possible
@@ -75,6 +77,7 @@ struct meta {
     uint16_t relay_port; /* 0: none */
     bool has_pubkey;
     uint8_t pubkey[META_PUBKEY_LEN];
+    uint8_t relay_hs; /* 0: absent (an agent that speaks relay handshake version 1 only) */
 };
 
 /* "agent" / "manager" / "unknown". */

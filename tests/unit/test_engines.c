@@ -467,6 +467,8 @@ struct tmember {
     uint8_t meta[META_MAX_SIZE];
 };
 
+static uint8_t member_relay_hs; /* metadata key 13 of the members make_member builds */
+
 static void make_member(struct tmember *t, const char *name, const char *engine_name,
                         const char *engine_id, uint16_t relay_port, enum member_state st)
 {
@@ -477,6 +479,7 @@ static void make_member(struct tmember *t, const char *name, const char *engine_
         .engine_id = proto_str_c(engine_id),
         .relay_port = relay_port,
         .has_pubkey = true,
+        .relay_hs = member_relay_hs,
     };
     memcpy(m.pubkey, agent_kp.pk, sizeof(m.pubkey));
     size_t len = 0;
@@ -548,6 +551,8 @@ static void test_engines_relay(void)
     CHECK_STR(e->addr, addr);
     CHECK(e->healthy && !e->ready);
     RUN_UNTIL(&w, a.cur && a.cur->ready && e->conn, TIMEOUT_MS);
+    /* Its metadata does not say it accepts relay handshake version 2: version 1, secretstream. */
+    CHECK_INT(relay_link_suite(&a.cur->link), FRAME_SUITE_SECRETSTREAM);
 
     /* A snapshot of 300 containers (~100 KB) in 16 KB chunks. */
     send_snapshot(&a, 1, 300, NULL);
@@ -589,6 +594,13 @@ static void test_engines_relay(void)
     CHECK_INT(json_integer_value(json_object_get(e->info, "NCPU")), 8);
     CHECK_INT(x.events, 1);
 
+    /* The agent now says it accepts version 2 (the connection stays); the next one uses it. */
+    member_relay_hs = HS_VERSION_SUITES;
+    make_member(&h1, "m1", "h1", "ID1", a.port, MEMBER_ALIVE);
+    member_relay_hs = 0;
+    engines_update_member(es, &h1.m);
+    CHECK(e->conn != NULL);
+
     /* Malformed JSON: the connection goes, the view stays, the agent is dialled again. */
     fa_json(a.cur, FRAME_STATE_DELTA, 5, "{\"removed\": ");
     RUN_UNTIL(&w, x.downs == 1, TIMEOUT_MS);
@@ -596,6 +608,9 @@ static void test_engines_relay(void)
     CHECK(!e->ready && e->conn == NULL && e->healthy);
     CHECK_INT(json_array_size(e->containers), 299);
     RUN_UNTIL(&w, a.nclosed == 1 && a.accepted == 2 && a.cur && a.cur->ready, TIMEOUT_MS);
+    CHECK_INT(relay_link_suite(&a.cur->link), crypto_aead_aes256gcm_is_available()
+                                                  ? FRAME_SUITE_AES256GCM
+                                                  : FRAME_SUITE_SECRETSTREAM);
     send_snapshot(&a, 1, 2, NULL);
     RUN_UNTIL(&w, x.ups == 2, TIMEOUT_MS);
     CHECK_INT(json_array_size(e->containers), 2);

@@ -1,7 +1,9 @@
 /*
- * Unit tests for crypto/frame: round trips up to the 1 MiB bound, byte-by-byte reassembly, and
- * every way a stream can be broken — swapped, dropped, duplicated, truncated, tampered frames,
- * bad lengths — closing the direction for good.
+ * Unit tests for crypto/frame, run once per suite (secretstream; AES-256-GCM where this machine
+ * has it): round trips up to the 1 MiB bound, byte-by-byte reassembly, and every way a stream
+ * can be broken — swapped, dropped, duplicated, truncated, tampered frames, bad lengths —
+ * closing the direction for good; then GCM's own rules: the rekey every FRAME_GCM_REKEY_FRAMES
+ * frames, the counter that never wraps, a forged FINAL.
  */
 #include "crypto/frame.h"
 #include "crypto/swcrypto.h"
@@ -9,14 +11,17 @@
 
 #include <sodium.h>
 
+static unsigned suite = FRAME_SUITE_SECRETSTREAM; /* the suite under test */
+
 /* a sends to b with k1, b sends to a with k2. */
 static void pair(struct frame_cipher *a, struct frame_cipher *b)
 {
     uint8_t k1[32], k2[32], ha[24], hb[24];
     randombytes_buf(k1, sizeof(k1));
     randombytes_buf(k2, sizeof(k2));
-    frame_cipher_init(a, k1, k2, ha);
-    frame_cipher_init(b, k2, k1, hb);
+    if (frame_cipher_init_suite(a, suite, k1, k2, ha) != 0 ||
+        frame_cipher_init_suite(b, suite, k2, k1, hb) != 0)
+        abort();
     if (frame_cipher_start_rx(a, hb) != 0 || frame_cipher_start_rx(b, ha) != 0)
         abort();
     sodium_memzero(k1, sizeof(k1));
@@ -239,7 +244,7 @@ static void test_state_and_buffer(void)
 {
     struct frame_cipher a, b;
     uint8_t k[32] = {1}, h[24];
-    frame_cipher_init(&b, k, k, h);
+    CHECK_INT(frame_cipher_init_suite(&b, suite, k, k, h), 0);
     uint8_t f[64], out[64];
     CHECK_INT(open1(&b, f, 0), FRAME_ERR_STATE);
     CHECK_INT(frame_cipher_start_rx(&b, h), 0);
@@ -272,10 +277,101 @@ static void test_state_and_buffer(void)
     frame_cipher_close(&b);
 }
 
-int main(void)
+/* Both sides replace the key at the same counter: frames go on opening across the boundary,
+ * and the key schedule really changed. */
+static void test_gcm_rekey(void)
 {
-    if (swcrypto_init() != 0)
-        return 1;
+    struct frame_cipher a, b;
+    pair(&a, &b);
+    crypto_aead_aes256gcm_state before = a.gtx.st;
+    uint8_t f[64], out[64];
+    size_t n, used, m;
+    int fin, bad = 0;
+    for (uint32_t i = 1; i < FRAME_GCM_REKEY_FRAMES + 10; i++) {
+        bad += frame_seal(&a, (const uint8_t *)&i, sizeof(i), 0, f, sizeof(f), &n) != FRAME_OK;
+        bad += frame_open(&b, f, n, &used, out, sizeof(out), &m, &fin) != FRAME_OK ||
+               m != sizeof(i) || memcmp(out, &i, m) != 0;
+        if (i + 1 == FRAME_GCM_REKEY_FRAMES)
+            CHECK(memcmp(&a.gtx.st, &before, sizeof(before)) == 0);
+    }
+    CHECK_INT(bad, 0);
+    CHECK(memcmp(&a.gtx.st, &before, sizeof(before)) != 0);
+    CHECK(memcmp(&a.gtx.st, &b.grx.st, sizeof(before)) == 0);
+    sodium_memzero(&before, sizeof(before));
+    frame_cipher_close(&a);
+    frame_cipher_close(&b);
+}
+
+/* The counter stops one short of 2^64 - 1 (never sealed): the direction closes instead of
+ * reusing a nonce. */
+static void test_gcm_counter_end(void)
+{
+    struct frame_cipher a, b;
+    pair(&a, &b);
+    a.gtx.n = b.grx.n = UINT64_MAX - 2;
+    uint8_t f[64], out[64];
+    size_t n, used, m;
+    int fin;
+    CHECK_INT(frame_seal(&a, (const uint8_t *)"x", 1, 0, f, sizeof(f), &n), FRAME_OK);
+    CHECK_INT(frame_open(&b, f, n, &used, out, sizeof(out), &m, &fin), FRAME_OK);
+    CHECK_INT(frame_seal(&a, (const uint8_t *)"y", 1, 0, f, sizeof(f), &n), FRAME_OK);
+    CHECK_INT(frame_open(&b, f, n, &used, out, sizeof(out), &m, &fin), FRAME_OK);
+    CHECK_INT(frame_seal(&a, (const uint8_t *)"z", 1, 0, f, sizeof(f), &n), FRAME_ERR_CLOSED);
+    CHECK_INT(a.tx_state, FRAME_DIR_CLOSED);
+    CHECK_INT(frame_open(&b, f, sizeof(f), &used, out, sizeof(out), &m, &fin), FRAME_ERR_CLOSED);
+    CHECK_INT(b.rx_state, FRAME_DIR_CLOSED);
+    frame_cipher_close(&a);
+    frame_cipher_close(&b);
+}
+
+/* The tag byte travels in clear but is authenticated: turning a MESSAGE into a FINAL (to make a
+ * cut stream look closed) or into an unknown tag fails the GCM tag. The wire layout is as
+ * drawn in frame.h. */
+static void test_gcm_tag_byte(void)
+{
+    struct frame_cipher a, b;
+    pair(&a, &b);
+    uint8_t f[64];
+    size_t n;
+    CHECK_INT(frame_seal(&a, (const uint8_t *)"abc", 3, 0, f, sizeof(f), &n), FRAME_OK);
+    CHECK(n == 24 && f[0] == 0 && f[1] == 0 && f[2] == 0 && f[3] == 20 && f[4] == 0);
+    f[4] = FRAME_TAG_FINAL;
+    CHECK_INT(open1(&b, f, n), FRAME_ERR_AUTH);
+    frame_cipher_close(&b);
+    frame_cipher_close(&a);
+
+    pair(&a, &b);
+    CHECK_INT(frame_seal(&a, (const uint8_t *)"abc", 3, 1, f, sizeof(f), &n), FRAME_OK);
+    CHECK_INT(f[4], FRAME_TAG_FINAL);
+    f[4] = FRAME_TAG_MESSAGE;
+    CHECK_INT(open1(&b, f, n), FRAME_ERR_AUTH);
+    frame_cipher_close(&b);
+    frame_cipher_close(&a);
+}
+
+static void test_suites(void)
+{
+    CHECK_INT(frame_suite_header_bytes(FRAME_SUITE_SECRETSTREAM), 24);
+    CHECK_INT(frame_suite_header_bytes(FRAME_SUITE_AES256GCM), 0);
+    CHECK_INT(frame_suite_confirm_bytes(FRAME_SUITE_SECRETSTREAM), 17);
+    CHECK_INT(frame_suite_confirm_bytes(FRAME_SUITE_AES256GCM), 16);
+    CHECK_INT(frame_suite_confirm_bytes(4), 0);
+    CHECK_STR(frame_suite_name(FRAME_SUITE_AES256GCM), "aes256gcm");
+    unsigned aes = crypto_aead_aes256gcm_is_available() ? FRAME_SUITE_AES256GCM : 0;
+    CHECK_INT(frame_suites_usable(NULL), FRAME_SUITE_SECRETSTREAM | aes);
+    CHECK_INT(frame_suites_usable("auto"), FRAME_SUITE_SECRETSTREAM | aes);
+    CHECK_INT(frame_suites_usable("secretstream"), FRAME_SUITE_SECRETSTREAM);
+    CHECK_INT(frame_suites_usable("chacha"), FRAME_SUITE_SECRETSTREAM);
+    struct frame_cipher fc;
+    uint8_t k[32] = {0};
+    CHECK_INT(frame_cipher_init_suite(&fc, 4, k, k, NULL), -1);
+    CHECK_INT(
+        frame_cipher_init_suite(&fc, FRAME_SUITE_SECRETSTREAM | FRAME_SUITE_AES256GCM, k, k, NULL),
+        -1);
+}
+
+static void run_all(void)
+{
     RUN(test_round_trip_sizes);
     RUN(test_reassembly);
     RUN(test_swapped);
@@ -285,5 +381,23 @@ int main(void)
     RUN(test_every_bit_flip);
     RUN(test_bad_lengths);
     RUN(test_state_and_buffer);
+}
+
+int main(void)
+{
+    if (swcrypto_init() != 0)
+        return 1;
+    RUN(test_suites);
+    suite = FRAME_SUITE_SECRETSTREAM;
+    run_all();
+    if (!crypto_aead_aes256gcm_is_available()) {
+        printf("# AES-256-GCM is not available on this machine: its cases are skipped\n");
+        return check_done();
+    }
+    suite = FRAME_SUITE_AES256GCM;
+    run_all();
+    RUN(test_gcm_rekey);
+    RUN(test_gcm_counter_end);
+    RUN(test_gcm_tag_byte);
     return check_done();
 }

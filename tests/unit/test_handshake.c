@@ -42,6 +42,24 @@ struct transcript {
  */
 typedef void (*tamper_fn)(int msg, uint8_t *buf, size_t len, void *arg);
 
+/* Hands a whole message to `to` as a reader of hs_expect() bytes would: a version 2 message 1
+ * goes in two steps (52 bytes, then the rest). -2 if the length is not what `to` expects. */
+static int deliver(struct hs *to, const uint8_t *in, size_t len, uint8_t *out, size_t outcap,
+                   size_t *outlen)
+{
+    size_t used = 0;
+    *outlen = 0;
+    if (!to->initiator && hs_expect(to) == HS_MSG1_BYTES && len > HS_MSG1_BYTES) {
+        int rc = hs_step(to, in, HS_MSG1_BYTES, out, outcap, outlen);
+        if (rc != HS_CONTINUE || *outlen != 0)
+            return rc == HS_ERROR ? rc : -2;
+        used = HS_MSG1_BYTES;
+    }
+    if (len - used != hs_expect(to))
+        return -2;
+    return hs_step(to, in + used, len - used, out, outcap, outlen);
+}
+
 static int run(struct hs *ini, struct hs *resp, struct transcript *tr, tamper_fn tamper, void *arg,
                char *fail_side, char *reason, size_t reasonlen)
 {
@@ -62,14 +80,15 @@ static int run(struct hs *ini, struct hs *resp, struct transcript *tr, tamper_fn
         }
         if (tamper)
             tamper(msg, buf, len, arg);
-        if (len != hs_expect(to)) {
-            snprintf(reason, reasonlen, "length %zu, expected %zu", len, hs_expect(to));
+        uint8_t in[HS_MAX_MESSAGE];
+        size_t inlen = len;
+        memcpy(in, buf, len);
+        rc = deliver(to, in, inlen, buf, sizeof(buf), &len);
+        if (rc == -2) {
+            snprintf(reason, reasonlen, "length %zu, expected %zu", inlen, hs_expect(to));
             *fail_side = '?';
             return 0;
         }
-        uint8_t in[HS_MAX_MESSAGE];
-        memcpy(in, buf, len);
-        rc = hs_step(to, in, len, buf, sizeof(buf), &len);
         struct hs *t = to;
         to = from;
         from = t;
@@ -88,6 +107,10 @@ static void test_constants(void)
     CHECK_INT(HS_MSG2_BYTES, 52);
     CHECK_INT(HS_MSG3_BYTES, 45);
     CHECK_INT(HS_MSG4_BYTES, 45);
+    CHECK_INT(HS_MSG1_V2_BYTES, 53);
+    CHECK_INT(HS_MSG2_V2_BYTES, 53);
+    CHECK_INT(HS_MSG3_GCM_BYTES, 20);
+    CHECK_INT(HS_MAX_MESSAGE, 53);
 }
 
 static void test_known_answer(void)
@@ -291,10 +314,11 @@ static void test_header_errors(void)
     uint8_t m1[HS_MSG1_BYTES], out[HS_MAX_MESSAGE];
     size_t n;
     memset(m1, 0, sizeof(m1));
-    memcpy(m1, "SR\x02\x01", 4);
+    memcpy(m1, "SR\x03\x01", 4);
     hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
     CHECK_INT(hs_step(&resp, m1, sizeof(m1), out, sizeof(out), &n), HS_ERROR);
-    CHECK_STR(hs_error(&resp), "message 1: unsupported protocol version 2 (this swarm speaks 1)");
+    CHECK_STR(hs_error(&resp),
+              "message 1: unsupported protocol version 3 (this swarm speaks 1 and 2)");
     CHECK_INT(n, 0);
 
     memcpy(m1, "GET ", 4);
@@ -407,6 +431,191 @@ static void test_cross_session_replay(void)
     frame_cipher_close(&b2);
 }
 
+/* Version 2 with fixed keys and ephemerals: every message (offer: both suites; choice:
+ * AES-256-GCM), the handshake hash and the first GCM frame, as an independent Python Noise KK
+ * built on the cryptography package computes them (docs/PROTOCOL.md 2.4 and 2.5). */
+static void test_v2_known_answer(void)
+{
+    if (!crypto_aead_aes256gcm_is_available()) {
+        printf("# AES-256-GCM is not available on this machine: skipped\n");
+        return;
+    }
+    struct keypair m, a;
+    fixed_keypair(&m, 0x11);
+    fixed_keypair(&a, 0x22);
+    struct hs ini, resp;
+    hs_initiator_init(&ini, &m, a.pk);
+    CHECK_INT(hs_use_suites(&ini, FRAME_SUITE_SECRETSTREAM | FRAME_SUITE_AES256GCM), 0);
+    CHECK_INT(hs_responder_init(&resp, &a, (const uint8_t(*)[32])m.pk, 1), 0);
+    uint8_t e1[32], e2[32];
+    memset(e1, 0x33, 32);
+    memset(e2, 0x44, 32);
+    hs_test_fix_ephemeral(&ini, e1);
+    hs_test_fix_ephemeral(&resp, e2);
+    struct transcript tr;
+    char side, reason[256];
+    CHECK_INT(run(&ini, &resp, &tr, NULL, NULL, &side, reason, sizeof(reason)), 1);
+    CHECK_INT(hs_suite(&ini), FRAME_SUITE_AES256GCM);
+    CHECK_INT(hs_suite(&resp), FRAME_SUITE_AES256GCM);
+    CHECK_INT(tr.len[1], 53);
+    CHECK_INT(tr.len[2], 53);
+    CHECK_INT(tr.len[3], 20);
+    CHECK_INT(tr.len[4], 20);
+    CHECK(eq_hex(tr.m[1], tr.len[1],
+                 "535202017b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b1486264e"
+                 "b927421b12d53ae90414d7e393d5"));
+    CHECK(eq_hex(tr.m[2], tr.len[2],
+                 "53520202ff2ee45601ec1b67310c7790404585ae697331eee1c1f8cf2419731c1fff3e6b14bccc"
+                 "323f90b136ae5b92b67e3e23f65b"));
+    CHECK(eq_hex(tr.m[3], tr.len[3], "5352020362ed670b8adaae2a92bcbb3a5f0aabba"));
+    CHECK(eq_hex(tr.m[4], tr.len[4], "53520204990eaa17f8724b58ef4d5bd01571f7ae"));
+    struct frame_cipher fi, fr;
+    uint8_t pk[32], hi[32];
+    CHECK_INT(hs_finish(&ini, &fi, pk, hi), 0);
+    CHECK_INT(hs_finish(&resp, &fr, pk, NULL), 0);
+    CHECK(eq_hex(hi, 32, "7d8a96f5101d2dab839ca24abe4b59c4679cf422fe358f79f8554b6bcd62886d"));
+    uint8_t f[64];
+    size_t n;
+    CHECK_INT(frame_seal(&fi, (const uint8_t *)"abc", 3, 0, f, sizeof(f), &n), FRAME_OK);
+    CHECK(eq_hex(f, n, "00000014007bdd9970c615edf77653bf65c11e25a0135855"));
+    CHECK_INT(fi.suite, FRAME_SUITE_AES256GCM);
+    frame_cipher_close(&fi);
+    frame_cipher_close(&fr);
+    keypair_wipe(&m);
+    keypair_wipe(&a);
+}
+
+/* Runs one handshake; the initiator offers `offer` (0: version 1), the responder accepts
+ * `accept` (0: its default). Returns the suite both agreed on, 0 if it failed (reason copied). */
+static unsigned negotiate(unsigned offer, unsigned accept, char *reason, size_t reasonlen)
+{
+    struct hs ini, resp;
+    char side;
+    hs_initiator_init(&ini, &manager, agent.pk);
+    hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+    if (offer && hs_use_suites(&ini, offer) != 0)
+        return 0;
+    if (accept && hs_use_suites(&resp, accept) != 0)
+        return 0;
+    struct transcript tr;
+    reason[0] = '\0';
+    if (!run(&ini, &resp, &tr, NULL, NULL, &side, reason, reasonlen))
+        return 0;
+    unsigned s = hs_suite(&ini);
+    if (hs_suite(&resp) != s)
+        return 0;
+    /* Frames flow both ways with what was agreed. */
+    struct frame_cipher fi, fr;
+    uint8_t pk[32], f[64], out[64];
+    size_t n, used, m;
+    int fin, ok = 1;
+    hs_finish(&ini, &fi, pk, NULL);
+    hs_finish(&resp, &fr, pk, NULL);
+    ok &= fi.suite == s && fr.suite == s;
+    ok &= frame_seal(&fi, (const uint8_t *)"ping", 4, 0, f, sizeof(f), &n) == FRAME_OK;
+    ok &= frame_open(&fr, f, n, &used, out, sizeof(out), &m, &fin) == FRAME_OK && m == 4;
+    ok &= frame_seal(&fr, (const uint8_t *)"pong", 4, 1, f, sizeof(f), &n) == FRAME_OK;
+    ok &= frame_open(&fi, f, n, &used, out, sizeof(out), &m, &fin) == FRAME_OK && fin;
+    frame_cipher_close(&fi);
+    frame_cipher_close(&fr);
+    return ok ? s : 0;
+}
+
+static void test_negotiation(void)
+{
+    const unsigned SS = FRAME_SUITE_SECRETSTREAM, GCM = FRAME_SUITE_AES256GCM;
+    unsigned have = crypto_aead_aes256gcm_is_available() ? GCM : SS;
+    char reason[256];
+    /* Version 1 (an older manager, or one that does not know the agent speaks 2). */
+    CHECK_INT(negotiate(0, 0, reason, sizeof(reason)), SS);
+    /* Both have it. */
+    CHECK_INT(negotiate(SS | GCM, 0, reason, sizeof(reason)), have);
+    /* Forced off on either side. */
+    CHECK_INT(negotiate(SS, 0, reason, sizeof(reason)), SS);
+    CHECK_INT(negotiate(SS | GCM, SS, reason, sizeof(reason)), SS);
+    /* Nothing in common. */
+    CHECK_INT(negotiate(GCM, SS, reason, sizeof(reason)), 0);
+    CHECK_STR(reason, "message 1: no frame cipher in common (the manager offers 0x02, this agent "
+                      "accepts 0x01)");
+    /* Unknown bits are dropped; nothing left is refused. */
+    struct hs hs;
+    hs_initiator_init(&hs, &manager, agent.pk);
+    CHECK_INT(hs_use_suites(&hs, 0x80), -1);
+    CHECK_INT(hs_use_suites(&hs, 0x81), 0);
+    CHECK_INT(hs.suites, SS);
+    hs_close(&hs);
+}
+
+/* Nobody on the path can downgrade: the offer and the choice are inside the Noise payloads and
+ * the version inside the prologue, so rewriting any of them fails the handshake. */
+static void test_v2_downgrade(void)
+{
+    struct hs ini, resp;
+    uint8_t m1[HS_MAX_MESSAGE], m2[HS_MAX_MESSAGE], out[HS_MAX_MESSAGE];
+    size_t n1, n2, n;
+    /* A version 2 message 1 passed off as version 1 (its last byte dropped). */
+    hs_initiator_init(&ini, &manager, agent.pk);
+    hs_use_suites(&ini, FRAME_SUITES_KNOWN);
+    CHECK_INT(hs_step(&ini, NULL, 0, m1, sizeof(m1), &n1), HS_CONTINUE);
+    CHECK_INT(n1, HS_MSG1_V2_BYTES);
+    m1[2] = 1;
+    hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+    CHECK_INT(hs_step(&resp, m1, HS_MSG1_BYTES, out, sizeof(out), &n), HS_ERROR);
+    CHECK_INT(n, 0);
+
+    /* A version 2 answer to a version 1 manager, and the reverse. */
+    hs_initiator_init(&ini, &manager, agent.pk);
+    hs_use_suites(&ini, FRAME_SUITES_KNOWN);
+    CHECK_INT(hs_step(&ini, NULL, 0, m1, sizeof(m1), &n1), HS_CONTINUE);
+    hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+    CHECK_INT(deliver(&resp, m1, n1, m2, sizeof(m2), &n2), HS_CONTINUE);
+    CHECK_INT(n2, HS_MSG2_V2_BYTES);
+    m2[2] = 1;
+    CHECK_INT(hs_step(&ini, m2, n2, out, sizeof(out), &n), HS_ERROR);
+    CHECK_STR(hs_error(&ini),
+              "message 2: unsupported protocol version 1 (this handshake is version 2)");
+    hs_close(&resp);
+    hs_close(&ini);
+}
+
+/* Every single-bit change of every version 2 message ends the handshake, on the reading side. */
+static void test_v2_every_bit(void)
+{
+    int survived = 0, wrong_side = 0;
+    size_t bits = 0;
+    struct transcript tr;
+    char side, reason[256];
+    struct hs ini, resp;
+    hs_initiator_init(&ini, &manager, agent.pk);
+    hs_use_suites(&ini, FRAME_SUITES_KNOWN);
+    hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+    CHECK_INT(run(&ini, &resp, &tr, NULL, NULL, &side, reason, sizeof(reason)), 1);
+    hs_close(&ini);
+    hs_close(&resp);
+    for (int msg = 1; msg <= 4; msg++) {
+        for (size_t bit = 0; bit < tr.len[msg] * 8; bit++) {
+            hs_initiator_init(&ini, &manager, agent.pk);
+            hs_use_suites(&ini, FRAME_SUITES_KNOWN);
+            hs_responder_init(&resp, &agent, (const uint8_t(*)[32])manager.pk, 1);
+            struct flip f = {msg, bit};
+            bits++;
+            if (run(&ini, &resp, NULL, flip_bit, &f, &side, reason, sizeof(reason))) {
+                survived++;
+                printf("# v2 message %d bit %zu survived\n", msg, bit);
+            } else if (side != (msg % 2 == 1 ? 'R' : 'I')) {
+                wrong_side++;
+                printf("# v2 message %d bit %zu: failed on side %c: %s\n", msg, bit, side, reason);
+            }
+            hs_close(&ini);
+            hs_close(&resp);
+        }
+    }
+    CHECK_INT(survived, 0);
+    CHECK_INT(wrong_side, 0);
+    unsigned conf = crypto_aead_aes256gcm_is_available() ? 20 : 45;
+    CHECK_INT(bits, (53 + 53 + conf + conf) * 8);
+}
+
 int main(void)
 {
     if (swcrypto_init() != 0)
@@ -418,6 +627,10 @@ int main(void)
     RUN(test_known_answer);
     RUN(test_success_and_frames);
     RUN(test_wrong_keys);
+    RUN(test_v2_known_answer);
+    RUN(test_negotiation);
+    RUN(test_v2_downgrade);
+    RUN(test_v2_every_bit);
     RUN(test_every_bit_of_every_message);
     RUN(test_header_errors);
     RUN(test_replayed_message1);

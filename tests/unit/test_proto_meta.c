@@ -52,6 +52,22 @@ static void test_known_answers(void)
     mgr.role = META_ROLE_MANAGER;
     CHECK_INT(meta_encode(&mgr, buf, sizeof(buf), &len, &err), 0);
     CHECK_HEX(buf, len, "81 01 01");
+
+    /* Key 13, relay_hs: after the public key; absent decodes as 0 (version 1 only). */
+    mgr.role = META_ROLE_AGENT;
+    mgr.relay_hs = 2;
+    CHECK_INT(meta_encode(&mgr, buf, sizeof(buf), &len, &err), 0);
+    CHECK_HEX(buf, len, "82 01 00 0d 02");
+    struct meta back;
+    CHECK_INT(meta_decode(buf, len, &back, &err), 0);
+    CHECK_INT(back.relay_hs, 2);
+    CHECK(meta_equal(&mgr, &back));
+    CHECK_INT(meta_decode("\x81\x01\x00", 3, &back, &err), 0);
+    CHECK_INT(back.relay_hs, 0);
+    CHECK_ERR(meta_decode("\x82\x01\x00\x0d\xcd\x01\x00", 7, &back, &err), err, PROTO_ERR_RANGE,
+              "meta.relay_hs: value 256 exceeds 255");
+    CHECK_ERR(meta_decode("\x83\x01\x00\x0d\x02\x0d\x02", 7, &back, &err), err, PROTO_ERR_MALFORMED,
+              "meta: key 13 appears twice");
 }
 
 static void test_round_trip(void)
@@ -88,6 +104,7 @@ static void test_round_trip(void)
     m.memory = UINT64_MAX;
     m.relay_port = 65535;
     m.has_pubkey = true;
+    m.relay_hs = 255;
     CHECK_INT(meta_encode(&m, buf, sizeof(buf), &len, &err), 0);
     printf("# largest metadata without labels: %zu bytes\n", len);
     CHECK(len < 400);

@@ -660,12 +660,25 @@ static void test_slow_consumer(void)
 }
 
 /* 10 MB from the engine, and 10 MB to the engine and back, byte-exact. */
-static void test_ten_megabytes(void)
+/* 10 MB each way, with the frame suite each handshake gives: version 1 (secretstream),
+ * version 2 (AES-256-GCM where this machine has it), version 2 with SWARM_RELAY_CIPHER=
+ * secretstream. */
+static void ten_megabytes(int v2, const char *force)
 {
     struct world w;
+    if (force)
+        setenv("SWARM_RELAY_CIPHER", force, 1);
     world_start(&w, NULL, NULL);
     w.eng.stream_bytes = 10 * MB;
     world_connect(&w, &manager_kp, agent_kp.pk, NULL);
+    if (v2)
+        relay_conn_offer_suites(w.conn);
+    RUN_UNTIL(&w, w.ready == 1, TIMEOUT_MS);
+    unsigned want = FRAME_SUITE_SECRETSTREAM;
+    if (v2 && !force && crypto_aead_aes256gcm_is_available())
+        want = FRAME_SUITE_AES256GCM;
+    CHECK_INT(relay_conn_suite(w.conn), want);
+    unsetenv("SWARM_RELAY_CIPHER");
     struct ms down = {
         .src = (const uint8_t *)"S", .src_len = 1, .check_pattern = true, .shutdown_on_eof = true};
     ms_open(&down, &w);
@@ -690,6 +703,13 @@ static void test_ten_megabytes(void)
     free(src);
     ms_free(&echo);
     world_finish(&w);
+}
+
+static void test_ten_megabytes(void)
+{
+    ten_megabytes(0, NULL);
+    ten_megabytes(1, NULL);
+    ten_megabytes(1, "secretstream");
 }
 
 /* The engine closes its side first and still reads; then the manager closes its side. */
