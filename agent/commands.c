@@ -75,6 +75,11 @@ const struct swarm_command agent_join_command = {
         "images and info reach the manager over the relay: a snapshot when it connects,\n"
         "then a change for each event the engine reports (no polling).\n"
         "\n"
+        "Relay frames are AES-256-GCM when both ends have AES instructions (x86-64 with\n"
+        "AES-NI), else XChaCha20-Poly1305 (secretstream; e.g. a Raspberry Pi), chosen in\n"
+        "the authenticated handshake. SWARM_RELAY_CIPHER=secretstream in the environment\n"
+        "of either end forces the latter.\n"
+        "\n"
         "--hollow-engine is for scale tests only: answers the Docker API from memory; runs\n"
         "no containers. Many agents can then share one machine (each with its own\n"
         "--state-dir, --name and --bind port) and exercise the real engine code paths.",
