@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,20 +164,30 @@ struct engine_info_fetch {
     uv_timer_t *fail;  /* a request that could not start: reported from this timer */
 };
 
+/* A message into err, cut at errlen if it must be (a socket path may take up to 4 KiB). */
+__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
 /* The outcome of one finished GET: 0, or -1 with the message in err. */
 static int outcome(const char *sock, const char *path, const struct fetch *f, char *err,
                    size_t errlen)
 {
     if (f->err[0] != '\0' || !f->done) {
-        snprintf(err, errlen,
-                 "the Docker engine at unix://%s did not answer GET %s: %s (is dockerd running? "
-                 "point --engine at its socket)",
-                 sock, path, f->err[0] ? f->err : "no answer");
+        say(err, errlen,
+            "the Docker engine at unix://%s did not answer GET %s: %s (is dockerd running? "
+            "point --engine at its socket)",
+            sock, path, f->err[0] ? f->err : "no answer");
         return -1;
     }
     if (f->status != 200) {
-        snprintf(err, errlen, "the Docker engine at unix://%s answered GET %s with HTTP %d", sock,
-                 path, f->status);
+        say(err, errlen, "the Docker engine at unix://%s answered GET %s with HTTP %d", sock, path,
+            f->status);
         return -1;
     }
     return 0;
