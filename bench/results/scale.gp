@@ -1,5 +1,5 @@
 set terminal pngcairo size 960,600 font ',10'
-set output '/work/wt-scale/bench/results/scale.png'
+set output '/work/main/bench/results/scale.png'
 set title "Latency through the manager vs N (hollow engines, 30 containers per node, one 2-CPU machine)"
 set xlabel 'nodes (N)'
 set ylabel 'ms (log)'
@@ -12,7 +12,7 @@ set arrow from 30,15 to 1500,15 nohead dt 3 lc rgb '#d62728'
 set label 'goal for info p50 (classic / 10)' at 35,18 tc rgb '#d62728' font ',8'
 set arrow from 30,23 to 1500,23 nohead dt 3 lc rgb 'black'
 set label 'goal for run p50 (classic / 10)' at 35,28 tc rgb 'black' font ',8'
-plot '/work/wt-scale/bench/results/scale.dat' u 1:2 w lp pt 7 lc 1 t 'docker info (CLI) p50', \
+plot '/work/main/bench/results/scale.dat' u 1:2 w lp pt 7 lc 1 t 'docker info (CLI) p50', \
      '' u 1:3 w lp pt 6 dt 2 lc 1 t 'docker info (CLI) p99', \
      '' u 1:4 w lp pt 5 lc 2 t 'GET /info p50', \
      '' u 1:5 w lp pt 4 dt 2 lc 2 t 'GET /info p99', \
