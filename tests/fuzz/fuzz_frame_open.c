@@ -6,6 +6,7 @@
  */
 #include "crypto/frame.h"
 #include "crypto/swcrypto.h"
+#include "tests/fuzz/frame_open_all.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,36 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     frame_cipher_init(&fc, key, key, tx_header);
     if (frame_cipher_start_rx(&fc, data) != 0)
         abort();
-    const uint8_t *p = data + FRAME_STREAM_HEADER_BYTES;
-    size_t left = size - FRAME_STREAM_HEADER_BYTES;
-    static uint8_t out[FRAME_MAX_PLAINTEXT];
-    for (;;) {
-        size_t used, n;
-        int fin;
-        int rc = frame_open(&fc, p, left, &used, out, sizeof(out), &n, &fin);
-        if (rc == FRAME_NEED_MORE) {
-            if (used != 0)
-                abort();
-            break;
-        }
-        if (rc != FRAME_OK) {
-            if (used != 0 || n != 0 || fc.rx_state != FRAME_DIR_CLOSED)
-                abort();
-            /* Closed for good. */
-            if (frame_open(&fc, p, left, &used, out, sizeof(out), &n, &fin) != FRAME_ERR_CLOSED)
-                abort();
-            break;
-        }
-        if (used > left || used != n + FRAME_OVERHEAD)
-            abort();
-        p += used;
-        left -= used;
-        if (fin) {
-            if (fc.rx_state != FRAME_DIR_CLOSED)
-                abort();
-            break;
-        }
-    }
+    frame_open_all(&fc, data + FRAME_STREAM_HEADER_BYTES, size - FRAME_STREAM_HEADER_BYTES);
     frame_cipher_close(&fc);
     return 0;
 }

@@ -7,6 +7,7 @@
  */
 #include "crypto/frame.h"
 #include "crypto/swcrypto.h"
+#include "tests/fuzz/frame_open_all.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,35 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (frame_cipher_init_suite(&fc, FRAME_SUITE_AES256GCM, key, key, NULL) != 0 ||
         frame_cipher_start_rx(&fc, NULL) != 0)
         abort();
-    const uint8_t *p = data;
-    size_t left = size;
-    static uint8_t out[FRAME_MAX_PLAINTEXT];
-    for (;;) {
-        size_t used, n;
-        int fin;
-        int rc = frame_open(&fc, p, left, &used, out, sizeof(out), &n, &fin);
-        if (rc == FRAME_NEED_MORE) {
-            if (used != 0)
-                abort();
-            break;
-        }
-        if (rc != FRAME_OK) {
-            if (used != 0 || n != 0 || fc.rx_state != FRAME_DIR_CLOSED)
-                abort();
-            if (frame_open(&fc, p, left, &used, out, sizeof(out), &n, &fin) != FRAME_ERR_CLOSED)
-                abort();
-            break;
-        }
-        if (used > left || used != n + FRAME_OVERHEAD)
-            abort();
-        p += used;
-        left -= used;
-        if (fin) {
-            if (fc.rx_state != FRAME_DIR_CLOSED)
-                abort();
-            break;
-        }
-    }
+    frame_open_all(&fc, data, size);
     frame_cipher_close(&fc);
     return 0;
 }
