@@ -553,16 +553,24 @@ static int cmp_rec(const void *x, const void *y)
     return d ? d : strcmp(a->e.member, b->e.member);
 }
 
-/* Moves r (attached) to its place in natural name order, the others being in order. */
-static void place_rec(struct engines *es, struct rec *r)
+/* Takes r out of the name-ordered array; false if it was not in it. */
+static bool unlist(struct engines *es, struct rec *r)
 {
     size_t i = 0;
     while (i < es->n && es->recs[i] != r)
         i++;
     if (i == es->n)
-        return;
+        return false;
     memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
     es->n--;
+    return true;
+}
+
+/* Moves r (attached) to its place in natural name order, the others being in order. */
+static void place_rec(struct engines *es, struct rec *r)
+{
+    if (!unlist(es, r))
+        return;
     size_t lo = 0, hi = es->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -670,13 +678,8 @@ static void drop_conn(struct rec *r, const char *why)
 
 static void detach(struct engines *es, struct rec *r, const char *why)
 {
-    size_t i = 0;
-    while (i < es->n && es->recs[i] != r)
-        i++;
-    if (i == es->n)
+    if (!unlist(es, r))
         return;
-    memmove(&es->recs[i], &es->recs[i + 1], (es->n - i - 1) * sizeof(es->recs[0]));
-    es->n--;
     if (!es->cx.broken) {
         cindex_remove(&es->cx.members, r->e.member, &r->e, NULL);
         cindex_remove(&es->cx.eids, r->e.id, &r->e, NULL);
