@@ -60,14 +60,6 @@ lab_spawn 1 "$LAB_DIR/agent1.log" "$SWARM" join --token "$TOKEN" --state-dir "$L
     --engine "unix://$(lab_sock 1)" --name agent1
 AGENT_PID=$LAB_SPAWNED_PID
 
-cpu_ticks() { # PID: utime + stime in clock ticks
-    local line
-    line=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    line=${line##*) }
-    local -a f
-    read -r -a f <<<"$line"
-    echo $((f[11] + f[12]))
-}
 HZ=$(getconf CLK_TCK)
 nodes_up() { "${DM[@]}" info 2>/dev/null | grep -Eq '^ Nodes: 1$'; }
 MGR_PID=""
@@ -109,8 +101,8 @@ RES=$WORK/results.tsv
 once() { # MODE KIND SIDE REP
     local d=("${DE[@]}") t0 t1 m0 a0
     [[ $3 == manager ]] && d=("${DM[@]}")
-    m0=$(cpu_ticks "$MGR_PID")
-    a0=$(cpu_ticks "$AGENT_PID")
+    m0=$(lab_cpu_ticks "$MGR_PID")
+    a0=$(lab_cpu_ticks "$AGENT_PID")
     t0=$(date +%s%N)
     if [[ $2 == exec ]]; then
         head -c "$BYTES" /dev/zero | "${d[@]}" exec -i cb cat >/dev/null
@@ -119,7 +111,7 @@ once() { # MODE KIND SIDE REP
     fi
     t1=$(date +%s%N)
     printf '%s\t%s\t%s\t%s\t%d\t%d\t%d\n' "$1" "$2" "$3" "$4" $(((t1 - t0) / 1000000)) \
-        $(($(cpu_ticks "$MGR_PID") - m0)) $(($(cpu_ticks "$AGENT_PID") - a0)) | tee -a "$RES"
+        $(($(lab_cpu_ticks "$MGR_PID") - m0)) $(($(lab_cpu_ticks "$AGENT_PID") - a0)) | tee -a "$RES"
 }
 printf 'mode\tkind\tside\trep\tms\tmgr_ticks\tagent_ticks   (HZ %s)\n' "$HZ"
 for ((r = 1; r <= REPS; r++)); do

@@ -231,17 +231,9 @@ rss_point() { # POINT
         printf '%s\tagent%d\t%s\n' "$1" "$i" "$(rss_kb "${AGENT_PID[$i]}")" >>"$RSS"
     done
 }
-cpu_ticks() { # PID: utime + stime in clock ticks
-    local line
-    line=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    line=${line##*) }
-    local -a f
-    read -r -a f <<<"$line"
-    echo $((f[11] + f[12]))
-}
 agents_ticks() {
     local s=0 i
-    for ((i = 1; i <= N; i++)); do s=$((s + $(cpu_ticks "${AGENT_PID[$i]}"))); done
+    for ((i = 1; i <= N; i++)); do s=$((s + $(lab_cpu_ticks "${AGENT_PID[$i]}"))); done
     echo "$s"
 }
 HZ=$(getconf CLK_TCK)
@@ -272,13 +264,13 @@ bench_one() { # NAME SIDE ARGS...
     [[ $side == direct ]] && host=$ENG_HOST
     local json=$WORK/json/$side-$name.json
     l=$(load1)
-    m0=$(cpu_ticks "$MGR_PID")
+    m0=$(lab_cpu_ticks "$MGR_PID")
     a0=$(agents_ticks)
     p0=$(placements)
     say "$name, $side ($host): swarm bench $* --duration $DURATION (load $l)"
     "$SWARM" bench -H "$host" "$@" --duration "$DURATION" --json "$json" \
         >"$WORK/json/$side-$name.txt" 2>&1 || rc=$?
-    m1=$(cpu_ticks "$MGR_PID")
+    m1=$(lab_cpu_ticks "$MGR_PID")
     a1=$(agents_ticks)
     p1=$(placements)
     if ((rc != 0)) || [[ ! -s $json ]]; then
@@ -350,7 +342,7 @@ stream_once() {
 stream_timed() {
     local kind=$1 side=$2 host=$MGR_HOST t0 t1 m0 a0 rc=0
     [[ $side == direct ]] && host=$ENG_HOST
-    m0=$(cpu_ticks "$MGR_PID")
+    m0=$(lab_cpu_ticks "$MGR_PID")
     a0=$(agents_ticks)
     t0=$(now_ns)
     if [[ $kind == logs ]]; then
@@ -364,7 +356,7 @@ stream_timed() {
     t1=$(now_ns)
     ((rc == 0)) || die "$kind on $side exited $rc"
     echo "$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.4f", d / 1e9 }')" \
-        "$(ticks_s $(($(cpu_ticks "$MGR_PID") - m0)))" "$(ticks_s $(($(agents_ticks) - a0)))"
+        "$(ticks_s $(($(lab_cpu_ticks "$MGR_PID") - m0)))" "$(ticks_s $(($(agents_ticks) - a0)))"
 }
 for kind in logs exec attach; do
     want=$LOGS_OUT

@@ -40,6 +40,7 @@
 #   Functions: lab_up N, lab_down [DIR], lab_load [DIR], lab_status, lab_exec I CMD...,
 #   lab_docker I ARGS..., lab_ip I, lab_ns I, lab_sock I, lab_dockerd_pid I, lab_ping I,
 #   lab_spawn I LOG CMD... (pid in LAB_SPAWNED_PID), lab_kill I, lab_kill_pid PID,
+#   lab_cpu_ticks PID (its utime + stime in clock ticks, 0 once it is gone),
 #   lab_freeze PID, lab_thaw PID, lab_stop I, lab_cont I, lab_start I, lab_loss I PCT,
 #   lab_partition "A" "B", lab_heal, lab_registry I, lab_check_clean PREFIX [DIR [PIDSFILE]],
 #   lab_trap_cleanup. Set LAB_CLEANUP_HOOK=funcname to have the trap call it before teardown.
@@ -268,6 +269,14 @@ lab__var() { local v="LAB_$1_$2"; printf '%s\n' "${!v:-}"; }
 
 lab_ns() { lab__host "${1:-}" || return 1; lab__var NS "$1"; }
 lab_ip() { lab__host "${1:-}" || return 1; lab__var IP "$1"; }
+lab_cpu_ticks() { # PID: utime + stime in clock ticks (0 if the process is gone)
+    local line
+    line=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    line=${line##*) }
+    local -a f
+    read -r -a f <<<"$line"
+    echo $((f[11] + f[12]))
+}
 lab_sock() { lab__host "${1:-}" || return 1; lab__var DOCKER "$1"; }
 lab_dockerd_pid() { lab__host "${1:-}" || return 1; lab__var DOCKERD_PID "$1"; }
 
