@@ -49,17 +49,26 @@ struct api_proxy {
     char content_type[128];
     bool in_ctype; /* the header being parsed is Content-Type */
     struct api_proxy_opts o;
+    struct icache_clock *clock; /* a reference to the engine's; NULL for a read-only call */
 };
+
+/* The engine's answer is over, or the call ended: what it did is done (see read_only). */
+static void answer_over(struct api_proxy *p)
+{
+    icache_clock_bump(p->clock);
+}
 
 static void proxy_maybe_free(struct api_proxy *p)
 {
     if (p->x || p->s)
         return;
+    answer_over(p);
     if (!p->done_called) {
         p->done_called = true;
         if (p->o.done)
             p->o.done(p->o.arg);
     }
+    icache_clock_unref(p->clock);
     free(p->request);
     free(p->body);
     free(p);
@@ -138,6 +147,7 @@ static void detached_error(struct api_proxy *p, int status, const char *msg)
 /* A failure: an error answer if nothing was sent yet, else a closed connection. */
 static void fail(struct api_proxy *p, const char *reason)
 {
+    answer_over(p);
     if (p->detached) {
         char msg[300];
         snprintf(msg, sizeof(msg), "swarm: node %s: %s", p->engine, reason);
@@ -213,6 +223,7 @@ static int on_message_complete(http_parser *hp)
     struct api_proxy *p = hp->data;
     p->complete = true;
     p->keep_alive = http_should_keep_alive(hp) != 0;
+    answer_over(p);
     return 1; /* stop: anything after it is not ours */
 }
 
@@ -508,6 +519,7 @@ static void stream_eof(struct relay_stream *s, void *arg)
     struct api_proxy *p = arg;
     if (p->upgraded) {
         p->engine_eof = true;
+        answer_over(p);
         if (p->x)
             api_exchange_shutdown(p->x);
         if (p->client_eof)
@@ -649,6 +661,7 @@ int api_proxy_start(struct api_exchange *x, struct engine *e, const struct api_r
     p->o = *opts;
     p->o.url = NULL;
     p->o.body = NULL;
+    p->clock = opts->read_only ? NULL : icache_clock_ref(e->clock);
     p->x = x;
     p->head = req->head;
     p->buffered = opts->on_response != NULL;

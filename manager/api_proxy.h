@@ -80,6 +80,10 @@ struct api_proxy_opts {
     /* If set, receives the request in flight when api_proxy_start returns 0; valid until done
      * runs. */
     struct api_proxy **handle;
+    /* The call changes nothing on the engine (an inspect). Any other call moves the engine's
+     * icache clock (manager/icache.h) when its answer is over, before the client can read the
+     * end of it, and again when it is finished: inspect answers kept before are stale then. */
+    bool read_only;
 };
 
 /* Starts forwarding req to e. Returns 0; or -1 when nothing could start (then x has been

@@ -67,6 +67,7 @@ struct api_routes {
         char *text; /* NULL: empty slot */
         size_t len;
     } node_cache[NODE_CACHE];
+    struct icache *icache; /* kept inspect answers; NULL: none kept */
 };
 
 static int view_decorate(void *arg, struct sched_view *v, size_t i, const struct engine *e);
@@ -82,11 +83,32 @@ struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
     r->sched = *sched;
     struct sched_cache_hooks hooks = {.decorate = view_decorate, .arg = r};
     r->view = sched_cache_new(&hooks);
-    if (r->view == NULL) {
+    r->icache = icache_new(API_ROUTES_INSPECT_CACHE);
+    if (r->view == NULL || r->icache == NULL) {
+        sched_cache_free(r->view);
+        icache_free(r->icache);
         free(r);
         return NULL;
     }
     return r;
+}
+
+int api_routes_set_inspect_cache(struct api_routes *r, size_t bytes)
+{
+    struct icache *c = bytes ? icache_new(bytes) : NULL;
+    if (bytes && c == NULL)
+        return -1;
+    icache_free(r->icache);
+    r->icache = c;
+    return 0;
+}
+
+bool api_routes_inspect_stats(const struct api_routes *r, struct icache_stats *out)
+{
+    if (r->icache == NULL)
+        return false;
+    icache_get_stats(r->icache, out);
+    return true;
 }
 
 static void watcher_free(struct watcher *w)
@@ -126,6 +148,7 @@ void api_routes_free(struct api_routes *r)
     routes_detach_creates(r);
     settle_all(r);
     sched_cache_free(r->view);
+    icache_free(r->icache);
     free(r->engine_list);
     for (size_t i = 0; i < NODE_CACHE; i++)
         free(r->node_cache[i].text);
@@ -175,6 +198,14 @@ static const char *json_str(json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
+}
+
+/* The client asked for a fresh answer (Cache-Control: no-cache or Pragma: no-cache). */
+static bool wants_fresh(const struct api_request *req)
+{
+    const char *cc = api_request_header(req, "Cache-Control");
+    const char *pragma = api_request_header(req, "Pragma");
+    return (cc && strstr(cc, "no-cache")) || (pragma && strstr(pragma, "no-cache"));
 }
 
 static bool engine_usable(const struct engine *e)
@@ -886,6 +917,11 @@ struct object_ctx {
     uint64_t since;   /* r->nrecent when the call was forwarded */
     char id[72];      /* the container's full id */
     const char *wait; /* the engine event that ends this call's change, or NULL */
+    /* (an inspect whose answer may be kept) the engine's clock (a reference), its epoch and
+     * the record's gen when the request went out, and the API version prefix */
+    struct icache_clock *clock;
+    uint64_t epoch, gen;
+    char variant[ICACHE_VARIANT_MAX + 1];
 };
 
 /* ---- read your writes: a change is answered once the view shows it ----
@@ -1035,7 +1071,9 @@ static void change_answered(void *arg, struct api_exchange *x, const char *engin
 
 static void object_done(void *arg)
 {
-    free(arg);
+    struct object_ctx *oc = arg;
+    icache_clock_unref(oc->clock);
+    free(oc);
 }
 
 static json_t *node_object(const struct engine *e)
@@ -1092,13 +1130,13 @@ static const char *node_text(struct api_routes *r, const struct engine *e, size_
     return c->text;
 }
 
-static void inspect_answered(void *arg, struct api_exchange *x, const char *engine, int status,
-                             const char *ctype, const char *body, size_t len)
+/* Answers x with an engine's inspect body, "Node" spliced in before its closing brace (e's
+ * Node object; as the engine gave it when e is NULL or the body is not an object): parsing and
+ * re-encoding the whole inspect cost most of the manager's time on this call. */
+static void inspect_respond(struct api_routes *r, struct api_exchange *x, const struct engine *e,
+                            int status, const char *ctype, const char *body, size_t len,
+                            const char *extra_headers)
 {
-    struct object_ctx *oc = arg;
-    struct engine *e = oc->r ? engines_find(oc->r->es, engine) : NULL;
-    /* The engine's JSON object, with "Node" spliced in before its closing brace: parsing and
-     * re-encoding the whole inspect cost most of the manager's time on this call. */
     size_t end = len;
     while (end > 0 && (body[end - 1] == '\n' || body[end - 1] == ' ' || body[end - 1] == '\r'))
         end--;
@@ -1108,7 +1146,7 @@ static void inspect_answered(void *arg, struct api_exchange *x, const char *engi
     size_t nlen = 0;
     const char *ntext =
         status == 200 && e && end > start + 1 && body[start] == '{' && body[end - 1] == '}'
-            ? node_text(oc->r, e, &nlen)
+            ? node_text(r, e, &nlen)
             : NULL;
     if (ntext == NULL) {
         api_proxy_respond(x, status, ctype, body, len);
@@ -1135,8 +1173,26 @@ static void inspect_answered(void *arg, struct api_exchange *x, const char *engi
     o += nlen;
     out[o++] = '}';
     out[o++] = '\n';
-    api_proxy_respond(x, 200, ctype, out, o);
+    struct api_response resp = {.status = 200,
+                                .content_type = ctype && ctype[0] ? ctype : NULL,
+                                .body = out,
+                                .body_len = o,
+                                .extra_headers = extra_headers};
+    api_exchange_respond(x, &resp);
     free(out);
+}
+
+static void inspect_answered(void *arg, struct api_exchange *x, const char *engine, int status,
+                             const char *ctype, const char *body, size_t len)
+{
+    struct object_ctx *oc = arg;
+    struct engine *e = oc->r ? engines_find(oc->r->es, engine) : NULL;
+    /* Kept only if the record is the one asked and nothing about it changed meanwhile (an
+     * event for this container, applied while the answer was on its way, moves gen). */
+    if (oc->clock && e && e->clock == oc->clock && e->gen == oc->gen)
+        icache_put(oc->r->icache, oc->id, oc->variant, oc->clock, oc->epoch, status, ctype, body,
+                   len, uv_now(oc->r->loop));
+    inspect_respond(oc->r, x, e, status, ctype, body, len, NULL);
 }
 
 static void exec_answered(void *arg, struct api_exchange *x, const char *engine, int status,
@@ -1198,6 +1254,23 @@ static void container_call(struct api_routes *r, const struct api_request *req, 
         api_proxy_error(x, 500, "Container %s running on unhealthy node %s", ref, e->name);
         return;
     }
+    bool inspect = strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0;
+    size_t plen = prefix_len(req, path);
+    bool keep = inspect && r->icache && e->clock && req->query[0] == '\0' &&
+                plen <= ICACHE_VARIANT_MAX && !wants_fresh(req);
+    char variant[ICACHE_VARIANT_MAX + 1] = "";
+    if (keep) {
+        snprintf(variant, sizeof(variant), "%.*s", (int)plen, req->path);
+        const struct icache_entry *k = icache_get(r->icache, json_str(c, "Id"), variant, e->clock);
+        if (k) {
+            /* Age (RFC 9111 5.1): the answer comes from a cache, kept that many seconds. */
+            char age[40];
+            snprintf(age, sizeof(age), "Age: %llu\r\n",
+                     (unsigned long long)((uv_now(r->loop) - k->stamp) / 1000));
+            inspect_respond(r, x, e, 200, k->content_type, k->body, k->len, age);
+            return;
+        }
+    }
     char middle[REF_MAX + 64], url[URL_MAX];
     snprintf(middle, sizeof(middle), "/containers/%s%s%s", json_str(c, "Id"), action[0] ? "/" : "",
              action);
@@ -1213,9 +1286,16 @@ static void container_call(struct api_routes *r, const struct api_request *req, 
     oc->r = r;
     snprintf(oc->id, sizeof(oc->id), "%s", json_str(c, "Id"));
     oc->since = r->nrecent;
+    if (keep) {
+        oc->clock = icache_clock_ref(e->clock);
+        oc->epoch = e->clock->epoch;
+        oc->gen = e->gen;
+        memcpy(oc->variant, variant, sizeof(oc->variant));
+    }
     struct api_proxy_opts o = {
         .url = url, .done = object_done, .arg = oc, .body_stream = req->body_stream};
-    if (strcmp(req->method, "GET") == 0 && strcmp(action, "json") == 0)
+    o.read_only = inspect;
+    if (inspect)
         o.on_response = inspect_answered;
     else if (strcmp(req->method, "POST") == 0 && strcmp(action, "exec") == 0)
         o.on_response = exec_answered;
@@ -2228,10 +2308,38 @@ static void broadcast(struct api_routes *r, const struct engine *e, json_t *ev)
     free(text);
 }
 
+/* The containers an engine event may change the inspect of: the actor of a container event
+ * (its "id" too, as older engines sent it), and the "container" attribute of a network
+ * (connect, disconnect) or volume (mount, unmount) event. */
+static void forget_inspects(struct api_routes *r, const struct engine *e, json_t *event)
+{
+    if (r->icache == NULL)
+        return;
+    json_t *actor = json_object_get(event, "Actor");
+    const char *type = json_string_value(json_object_get(event, "Type"));
+    const char *ids[3] = {
+        type && strcmp(type, "container") == 0 ? json_string_value(json_object_get(actor, "ID"))
+                                               : NULL,
+        json_string_value(json_object_get(event, "id")),
+        json_string_value(json_object_get(json_object_get(actor, "Attributes"), "container")),
+    };
+    bool any = false;
+    for (size_t i = 0; i < 3; i++) {
+        if (ids[i] && ids[i][0]) {
+            icache_drop_id(r->icache, ids[i]);
+            any = true;
+        }
+    }
+    /* A container event that names no container: nothing kept for the engine stands. */
+    if (!any && type && strcmp(type, "container") == 0)
+        icache_clock_bump(e->clock);
+}
+
 void api_routes_engine_event(struct api_routes *r, const struct engine *e, json_t *event)
 {
     if (!json_is_object(event))
         return;
+    forget_inspects(r, e, event);
     settle_event(r, e, event);
     if (r->resched)
         reschedule_event(r->resched, e, event);

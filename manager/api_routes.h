@@ -10,7 +10,9 @@
  *                                      makes the manager pull it there and create again, or
  *                                      place it where the image is (manager/create_retry.h)
  *   *    /containers/{ref}[/...]       resolved (id, name, node/name, unique id prefix) and
- *                                      forwarded with the real id; inspect gains "Node"; attach
+ *                                      forwarded with the real id; inspect gains "Node" (and is
+ *                                      answered from kept answers while nothing it shows
+ *                                      changed: manager/icache.h); attach
  *                                      and exec hijacks pass through; a change (start, stop,
  *                                      kill, restart, pause, rename, rm) is answered once the
  *                                      view shows it (read your writes; at most 2 s later)
@@ -42,6 +44,7 @@
 #include "manager/api_http.h"
 #include "manager/api_server.h"
 #include "manager/engines.h"
+#include "manager/icache.h"
 #include "manager/scheduler.h"
 
 #include <jansson.h>
@@ -49,10 +52,21 @@
 
 struct api_routes;
 
+/* Bytes of inspect answers kept by default (api_routes_set_inspect_cache). */
+#define API_ROUTES_INSPECT_CACHE (8u * 1024 * 1024)
+
 /* sched is copied (its random_arg must outlive the routes); loop: for the routes' timers. */
 struct api_routes *api_routes_new(uv_loop_t *loop, struct engines *es,
                                   const struct sched_config *sched);
 void api_routes_free(struct api_routes *r);
+
+/* Container inspect answers kept and given again while nothing they show can have changed
+ * (manager/icache.h), in at most `bytes` (API_ROUTES_INSPECT_CACHE until set; 0: none kept,
+ * every inspect goes to its engine). A client's Cache-Control: no-cache always goes to the
+ * engine. 0, or -1 when out of memory (the old cache stays). */
+int api_routes_set_inspect_cache(struct api_routes *r, size_t bytes);
+/* The cache's counters; false when none is kept. */
+bool api_routes_inspect_stats(const struct api_routes *r, struct icache_stats *out);
 
 /* The api_context take hook; arg is the api_routes. */
 bool api_routes_take(void *arg, const struct api_request *req, const char *path,

@@ -53,6 +53,9 @@ static const struct flag_spec manage_flags[] = {
      "(default health, port, containerslots, dependency, affinity, constraint, whitelist)"},
     {"cluster-opt", 0, FLAG_LIST, "KEY=VALUE",
      "swarm.overcommit=RATIO, swarm.createretry=N (as classic Swarm)"},
+    {"inspect-cache", 0, FLAG_VALUE, "MB",
+     "memory for container inspect answers kept between calls\n"
+     "(default 8; 0: every inspect goes to its engine)"},
     {"log-level", 0, FLAG_VALUE, "LEVEL", "debug, info, warn or error (default info)"},
     {"mcast-group", 0, FLAG_VALUE, "ADDR",
      "IPv4 multicast group for LAN beacons (default " GOSSIP_MCAST_GROUP ", TTL 1)"},

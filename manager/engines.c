@@ -142,8 +142,9 @@ int engine_init(struct engine *e, const char *name)
     e->by_id = json_object();
     e->by_name = json_object();
     e->agent_labels = json_array();
+    e->clock = icache_clock_new();
     if (!e->containers || !e->images || !e->info || !e->version || !e->by_id || !e->by_name ||
-        !e->agent_labels) {
+        !e->agent_labels || !e->clock) {
         engine_clear(e);
         return -1;
     }
@@ -161,6 +162,9 @@ void engine_clear(struct engine *e)
     json_decref(e->agent_labels);
     e->containers = e->images = e->info = e->version = e->by_id = e->by_name = NULL;
     e->agent_labels = NULL;
+    icache_clock_bump(e->clock); /* whoever still holds it: nothing kept under it is current */
+    icache_clock_unref(e->clock);
+    e->clock = NULL;
 }
 
 /* The key a name is indexed under: without its leading '/'; NULL for an empty one. */
@@ -535,6 +539,7 @@ int engines_apply_state(struct engine *e, int kind, const char *json, size_t len
         rc = -1;
     } else if (kind == FRAME_STATE_SNAPSHOT) {
         rc = apply_snapshot(e, root, err, errlen);
+        icache_clock_bump(e->clock);
     } else {
         rc = apply_delta(e, root, event, err, errlen);
     }
@@ -671,6 +676,7 @@ static void drop_conn(struct rec *r, const char *why)
     if (r->why[0] == '\0')
         snprintf(r->why, sizeof(r->why), "%s", why);
     engine_touch(&r->e);
+    icache_clock_bump(r->e.clock);
     r->e.conn = NULL;
     r->e.ready = false;
     relay_conn_close(r->rconn);
@@ -744,6 +750,7 @@ static void conn_ready(struct relay_conn *c, void *arg)
     r->handshaken = true;
     r->failing = false;
     engine_touch(&r->e);
+    icache_clock_bump(r->e.clock);
     r->e.conn = c;
     log_info("engines", "engine %s %s addr=%s", r->e.name,
              r->ever_connected ? "reconnected" : "connected", r->e.addr);
@@ -757,6 +764,7 @@ static void conn_closed(struct relay_conn *c, const char *reason, void *arg)
         return;
     r->rconn = NULL;
     engine_touch(&r->e);
+    icache_clock_bump(r->e.clock);
     r->e.conn = NULL;
     r->e.ready = false;
     const char *why = r->why[0] ? r->why : reason;
@@ -1022,6 +1030,8 @@ void engines_update_member(struct engines *es, const struct member *x)
         place_rec(es, r);
 
     bool alive = x->state == MEMBER_ALIVE;
+    if (alive != e->healthy || moved)
+        icache_clock_bump(e->clock);
     if (alive != e->healthy)
         e->updated_at = wall_now();
     e->healthy = alive;

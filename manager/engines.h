@@ -27,6 +27,7 @@
 
 #include "agent/membership.h"
 #include "crypto/keypair.h"
+#include "manager/icache.h"
 #include "manager/relay_client.h"
 
 #include <jansson.h>
@@ -64,6 +65,11 @@ struct engine {
      * such as a create sent there): a reading of e made at one gen is current while gen is
      * the same (manager/sched_cache.h). */
     uint64_t gen;
+    /* The clock of the inspect answers kept for this engine (manager/icache.h): its epoch moves
+     * with a new snapshot, a connection or health change (engines does it) and at the end of
+     * every call forwarded here that may change something (api_proxy does it). Made and
+     * released with the record; NULL only in a record engine_init could not complete. */
+    struct icache_clock *clock;
     /* private: the cluster-wide indexes (manager/cindex.h) that hold this record's containers
      * beside by_id and by_name, kept with them; NULL for a record outside engines */
     struct engines_index *index;

@@ -84,6 +84,7 @@ struct manage {
     struct sched_config sched;
     struct sched_rng rng; /* the random strategy's, seeded from libsodium */
     long createretry;     /* --cluster-opt swarm.createretry */
+    size_t inspect_cache; /* --inspect-cache, bytes */
 };
 
 static const char *flag(const struct flagset *f, const char *name, const char *dflt)
@@ -244,6 +245,24 @@ static int check_mcast_port(const struct flagset *f, uint16_t *port)
         return -1;
     }
     *port = (uint16_t)n;
+    return 0;
+}
+
+/* --inspect-cache MB: 0 (keep none) up to 4096. */
+static int check_inspect_cache(const struct flagset *f, size_t *bytes)
+{
+    *bytes = API_ROUTES_INSPECT_CACHE;
+    const char *p = flag(f, "inspect-cache", NULL);
+    if (p == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(p, &end, 10);
+    if (*p < '0' || *p > '9' || *end != '\0' || errno || n > 4096) {
+        fprintf(stderr, "swarm manage: --inspect-cache \"%s\": expected MB, 0..4096\n", p);
+        return -1;
+    }
+    *bytes = (size_t)n * 1024 * 1024;
     return 0;
 }
 
@@ -467,6 +486,10 @@ static int service_start(void *arg, uv_loop_t *loop, struct gossip_uv *g, char *
     struct engines_callbacks ecb = {.on_event = on_engine_event, .on_engine = on_engine};
     m->engines = engines_new(loop, &m->kp, &ecb, m);
     m->routes = m->engines ? api_routes_new(loop, m->engines, &m->sched) : NULL;
+    if (m->routes && api_routes_set_inspect_cache(m->routes, m->inspect_cache) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     m->resched = m->routes ? reschedule_new(loop, m->engines, m->routes, m->state_dir) : NULL;
     if (m->resched == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -570,7 +593,8 @@ int manage_run(const struct flagset *f)
     uint16_t mcast_port = 0;
     const struct flag_value *seeds = flags_get(f, "join");
     if (check_classic(f) < 0 || check_strategy(f, m) < 0 || check_filters(f, m) < 0 ||
-        check_cluster_opts(f, m) < 0 || check_hosts(f, m) < 0 || check_mcast_port(f, &mcast_port))
+        check_cluster_opts(f, m) < 0 || check_hosts(f, m) < 0 ||
+        check_mcast_port(f, &mcast_port) < 0 || check_inspect_cache(f, &m->inspect_cache) < 0)
         goto out;
     /* join's helper: the same timing flags, the same LAN profile. */
     if (join_tuning_from_flags("manage", f, &tuning) < 0 ||

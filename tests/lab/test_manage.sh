@@ -239,6 +239,48 @@ set -e
 grep -q 'No such' <<<"$out" || fail "talker still there after rm -f: $out"
 ok "inspect by name, node/name, id prefix; logs; exec (-i too); stop/start; attached run (exit 3); rm -f"
 
+step "kept inspect answers: given again while nothing changed, never older than a change"
+"${D[@]}" run -d --name kept "$IMG" sleep 300 >/dev/null
+nk=$(on_engine kept)
+ik=${nk#h}
+age_of() { # [CURL ARGS...] -> the Age header of an inspect of kept, "" if none
+    curl -s -D - -o /dev/null --max-time 5 --unix-socket "$SOCK" "$@" \
+        http://swarm/v1.41/containers/kept/json | tr -d '\r' | awk -F': ' '$1 == "Age" { print $2 }'
+}
+age_of >/dev/null
+[[ $(age_of) =~ ^[0-9]+$ ]] || fail "a second inspect with nothing changed came from the engine (no Age)"
+[[ -z $(age_of -H 'Cache-Control: no-cache') ]] || fail "Cache-Control: no-cache got a kept answer"
+[[ -z $(age_of -G -d size=1) ]] || fail "an inspect with a query got a kept answer"
+# A change through the manager that is not held for its event (update), then an inspect on
+# the same connection right after it (curl --next: well before the engine's event reaches the
+# manager): the inspect shows the change, every time.
+for n in 1 2 3 4 5 6 7 8; do
+    age_of >/dev/null # an answer kept just before the change
+    got=$(curl -s --max-time 5 --unix-socket "$SOCK" -o /dev/null -X POST \
+        -H 'Content-Type: application/json' \
+        -d "{\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":$n}}" \
+        http://swarm/v1.41/containers/kept/update \
+        --next -s --max-time 5 --unix-socket "$SOCK" http://swarm/v1.41/containers/kept/json |
+        grep -o '"MaximumRetryCount":[0-9]*')
+    [[ $got == "\"MaximumRetryCount\":$n" ]] ||
+        fail "the inspect right after an update showed $got, not MaximumRetryCount $n"
+done
+age_of >/dev/null
+"${D[@]}" exec -d kept sleep 60
+[[ $("${D[@]}" inspect --format '{{len .ExecIDs}}' kept) == 1 ]] ||
+    fail "inspect after docker exec -d shows no exec running"
+# Changes made on the engine itself, not through the manager: seen once their event arrives.
+age_of >/dev/null
+lab_docker "$ik" pause kept >/dev/null
+paused() { [[ $("${D[@]}" inspect --format '{{.State.Status}}' kept) == paused ]]; }
+wait_for 5 "the manager's inspect shows a pause made on the engine" paused
+lab_docker "$ik" unpause kept >/dev/null
+lab_docker "$ik" rename kept kept2 >/dev/null
+renamed() { [[ $("${D[@]}" inspect --format '{{.Name}} {{.State.Status}}' kept2 2>/dev/null) == "/kept2 running" ]]; }
+wait_for 5 "the manager's inspect shows an unpause and a rename made on the engine" renamed
+"${D[@]}" rm -f kept2 >/dev/null
+ok "Age on a kept answer; no-cache and queries go to the engine; update and exec seen at once; pause, rename on the engine seen"
+
 step "docker events: one stream from every engine, tagged with the node"
 "${D[@]}" events --format '{{json .}}' >"$LAB_DIR/events.out" 2>&1 &
 EV_PID=$!
