@@ -9,8 +9,12 @@
 #
 #   api c1, api c4   `swarm bench api` (GET /_ping, /containers/json, /containers/ID/json in
 #   api c16          turn) with 1, 4 and 16 connections
-#   inspect c1, c16  `swarm bench inspect`: GET /containers/ID/json alone (the forwarded call),
-#                    1 and 16 connections
+#   inspect c1, c16  `swarm bench inspect`: GET /containers/ID/json alone, 1 and 16
+#                    connections; through the manager the container does not change, so after
+#                    the first call its kept answer is given (manager/icache.h)
+#   inspect c1, c16  the same with --no-cache (Cache-Control: no-cache on every GET): the
+#     no-cache       manager forwards every inspect to the engine (the forwarded call); the
+#                    engine ignores the header
 #   ps c16           `swarm bench ps`: GET /containers/json alone, 16 connections
 #   run-latency      `swarm bench run-latency` (create + start, one at a time)
 #   churn c2         `swarm bench churn --concurrency 2` (create, start, wait, remove)
@@ -301,6 +305,8 @@ pair api-c4 api --concurrency 4
 pair api-c16 api --concurrency 16
 pair inspect-c1 inspect --concurrency 1
 pair inspect-c16 inspect --concurrency 16
+pair inspect-c1-fresh inspect --concurrency 1 --no-cache
+pair inspect-c16-fresh inspect --concurrency 16 --no-cache
 pair ps-c16 ps --concurrency 16
 pair run-latency run-latency
 pair churn-c2 churn --concurrency 2
@@ -443,6 +449,8 @@ WORKLOADS = [  # name, label, steps in the order shown (the operation first)
     ("api-c16", "api c16", ["request", "ping", "ps", "inspect"]),
     ("inspect-c1", "inspect c1", ["inspect"]),
     ("inspect-c16", "inspect c16", ["inspect"]),
+    ("inspect-c1-fresh", "inspect c1 no-cache", ["inspect"]),
+    ("inspect-c16-fresh", "inspect c16 no-cache", ["inspect"]),
     ("ps-c16", "ps c16", ["ps"]),
     ("run-latency", "run-latency c1", ["run", "create", "start"]),
     ("churn-c2", "churn c2", ["cycle", "create", "start", "wait", "remove"]),
@@ -522,9 +530,9 @@ json.dump(dict(meta=meta, runs=[dict(name=k[0], side=k[1], load1=v["load"],
 
 # --- plot: one panel per workload, p50/p90/p99 per step, manager next to direct (log scale) ---
 gp = []
-gp.append('set terminal pngcairo size 1900,1000 font "sans,10"')
+gp.append('set terminal pngcairo size 2300,1400 font "sans,10"')
 gp.append('set output "proxy.png"')
-gp.append('set multiplot layout 2,4 title "swarm manage vs the engine socket directly: latency '
+gp.append('set multiplot layout 3,5 title "swarm manage vs the engine socket directly: latency '
           'p50/p90/p99 per step (ms, log scale)  -  %s, load %s"' % (meta["date"], meta["load_start"].split()[0]))
 gp.append("set style data histograms")
 gp.append("set style histogram clustered gap 1")

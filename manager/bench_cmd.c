@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,9 @@ static const struct flag_spec bench_flags[] = {
      "-e constraint:node==NAME places them on one engine"},
     {"log-mb", 0, FLAG_VALUE, "MB",
      "logs: MB (10^6 bytes) each container writes (default 20, at most 1000)"},
+    {"no-cache", 0, FLAG_BOOL, NULL,
+     "send Cache-Control: no-cache with every GET: the manager forwards each\n"
+     "inspect to its engine instead of giving the answer it kept"},
     {"json", 0, FLAG_VALUE, "FILE", "also write the summary as JSON to FILE"},
     {"plot", 0, FLAG_VALUE, "FILE.png", "also draw latency over time and ops/s (needs gnuplot)"},
     {"cleanup", 0, FLAG_BOOL, NULL,
@@ -158,6 +162,7 @@ struct run {
     double log_setup_s;      /* logs: making the containers and waiting for their output */
     atomic_ullong log_bytes; /* logs: payload bytes read, every stream's, cut ones too */
     long concurrency;
+    bool no_cache;   /* --no-cache */
     double duration; /* 0 with --count */
     long count;      /* 0 with --duration */
     struct timespec t0;
@@ -282,7 +287,12 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct run *r = w->r;
     struct bench_client c;
-    if (bench_client_init(&c, &r->ep, &stop_flag, request_timeout_ms(r)) < 0) {
+    int init = bench_client_init(&c, &r->ep, &stop_flag, request_timeout_ms(r));
+    if (init == 0 && r->no_cache && bench_client_no_cache(&c) < 0) {
+        bench_client_close(&c);
+        init = -1;
+    }
+    if (init < 0) {
         bench_errors_add(&w->errors, "client: curl_easy_init failed", 1);
         atomic_fetch_add(&r->failed_ops, 1);
         atomic_fetch_add(&r->workers_done, 1);
@@ -655,6 +665,7 @@ static int parse_flags(const struct flagset *f, struct run *r, int *cleanup)
     }
     r->env = v->list;
     r->nenv = v->count;
+    r->no_cache = flags_bool(f, "no-cache");
     r->log_mb = DEFAULT_LOG_MB;
     if ((v = flags_get(f, "log-mb"))->count) {
         if (r->w != BENCH_LOGS)

@@ -73,11 +73,19 @@ int bench_client_init(struct bench_client *c, const struct bench_endpoint *ep,
     return 0;
 }
 
+int bench_client_no_cache(struct bench_client *c)
+{
+    if (c->get_headers == NULL)
+        c->get_headers = curl_slist_append(NULL, "Cache-Control: no-cache");
+    return c->get_headers ? 0 : -1;
+}
+
 void bench_client_close(struct bench_client *c)
 {
     if (c->curl)
         curl_easy_cleanup(c->curl);
     curl_slist_free_all(c->json_headers);
+    curl_slist_free_all(c->get_headers);
     free(c->body);
     memset(c, 0, sizeof(*c));
 }
@@ -100,7 +108,7 @@ int bench_request(struct bench_client *c, const char *method, const char *path, 
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* resets what the last POST set */
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, strcmp(method, "GET") == 0 ? c->get_headers : NULL);
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, json ? json : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(json ? strlen(json) : 0));

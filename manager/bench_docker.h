@@ -34,7 +34,8 @@ struct bench_client {
     const struct bench_endpoint *ep;
     const volatile sig_atomic_t *abort_flag; /* may be NULL: never aborted */
     struct curl_slist *json_headers;
-    char *body; /* last answer's body, NUL-terminated */
+    struct curl_slist *get_headers; /* sent with every GET: NULL, or bench_client_no_cache's */
+    char *body;                     /* last answer's body, NUL-terminated */
     size_t len, cap;
     long status; /* last answer's HTTP status */
     /* When set, answer bodies go to sink instead of into body (streams too long to keep);
@@ -46,6 +47,9 @@ struct bench_client {
 int bench_client_init(struct bench_client *c, const struct bench_endpoint *ep,
                       const volatile sig_atomic_t *abort_flag, long timeout_ms);
 void bench_client_close(struct bench_client *c);
+/* Every GET from now on carries Cache-Control: no-cache (a fresh answer: the manager forwards
+ * an inspect instead of giving a kept answer). 0, or -1 when out of memory. */
+int bench_client_no_cache(struct bench_client *c);
 
 /*
  * One request: method "GET", "POST" or "DELETE"; path after the version prefix ("/_ping" is sent

@@ -163,6 +163,10 @@ expect 2 "" '^swarm manage: --cluster-opt "nonsense": expected KEY=VALUE' -- man
 expect 2 "" '^swarm manage: --tlsverify: TLS for the Docker API is not built yet' -- manage --tlsverify
 expect 2 "" '^swarm manage: --tlscert: TLS for the Docker API is not built yet' -- manage --tlscert /x.pem
 expect 2 "" '--probe-interval "fast": expected a duration' -- manage --probe-interval fast
+expect 2 "" '^swarm manage: --inspect-cache "lots": expected MB, 0..4096' -- manage --inspect-cache lots
+expect 2 "" '^swarm manage: --inspect-cache "-1": expected MB, 0..4096' -- manage --inspect-cache -1
+expect 2 "" '^swarm manage: --inspect-cache "5000": expected MB, 0..4096' -- manage --inspect-cache 5000
+expect 0 '--inspect-cache MB +memory for container inspect answers kept' "" -- help manage
 expect 2 "" '^swarm manage: --mcast-group6: "2001:db8::1" is not an IPv6 multicast address' -- manage --mcast-group6 2001:db8::1 --state-dir "$tmp/nokeys"
 expect 2 "" '^swarm manage: --mcast-group: "ff02::1" is not an IPv4 multicast address' -- manage --mcast-group ff02::1 --state-dir "$tmp/nokeys"
 expect 0 '--mcast-group6 ADDR +IPv6 multicast group for LAN beacons' "" -- help manage
