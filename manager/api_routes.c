@@ -200,12 +200,15 @@ static const char *json_str(json_t *obj, const char *key)
     return s ? s : "";
 }
 
-/* The client asked for a fresh answer (Cache-Control: no-cache or Pragma: no-cache). */
+/* The client asked for a fresh answer: Cache-Control no-cache, no-store or max-age=0, or
+ * Pragma: no-cache (RFC 9111 5.2.1, 5.4). */
 static bool wants_fresh(const struct api_request *req)
 {
     const char *cc = api_request_header(req, "Cache-Control");
     const char *pragma = api_request_header(req, "Pragma");
-    return (cc && strstr(cc, "no-cache")) || (pragma && strstr(pragma, "no-cache"));
+    return (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "no-store") ||
+                   strcasestr(cc, "max-age=0"))) ||
+           (pragma && strcasestr(pragma, "no-cache"));
 }
 
 static bool engine_usable(const struct engine *e)
