@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "manager/api_cluster.h"
 #include "manager/api_proxy.h"
+#include "manager/container_list.h"
 #include "manager/create_retry.h"
 #include "manager/reschedule.h"
 #include "manager/sched_cache.h"
@@ -60,6 +61,7 @@ struct api_routes {
     struct sched_cache *view;
     struct engine **engine_list;
     size_t engine_cap;
+    struct clist *listing; /* GET /containers/json's entry texts; NULL until the first */
     /* The Node object inspect answers carry, as text, per engine gen (gens are unique across
      * engines and change with anything the object shows): made once, not per inspect. */
     struct node_text {
@@ -150,6 +152,7 @@ void api_routes_free(struct api_routes *r)
     sched_cache_free(r->view);
     icache_free(r->icache);
     free(r->engine_list);
+    clist_free(r->listing);
     for (size_t i = 0; i < NODE_CACHE; i++)
         free(r->node_cache[i].text);
     free(r);
@@ -217,36 +220,6 @@ static bool engine_usable(const struct engine *e)
 }
 
 /* ---- GET /containers/json ---- */
-
-json_t *api_routes_container_entry(const struct engine *e, json_t *c)
-{
-    json_t *out = json_deep_copy(c);
-    if (out == NULL)
-        return NULL;
-    json_t *names = json_object_get(out, "Names");
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n)
-    {
-        const char *name = json_string_value(n);
-        if (name == NULL)
-            continue;
-        char buf[REF_MAX];
-        snprintf(buf, sizeof(buf), "/%s%s%s", e->name, name[0] == '/' ? "" : "/", name);
-        json_array_set_new(names, i, json_string(buf));
-    }
-    json_t *ports = json_object_get(out, "Ports");
-    json_t *p;
-    json_array_foreach(ports, i, p)
-    {
-        const char *ip = json_string_value(json_object_get(p, "IP"));
-        if (ip && (strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0) && e->ip[0])
-            json_object_set_new(p, "IP", json_string(e->ip));
-    }
-    if (!e->healthy)
-        json_object_set_new(out, "Status", json_string("Host Down"));
-    return out;
-}
 
 /* Does the value list of a filter key match? v: the candidate values. */
 static bool filter_any(json_t *list, bool (*match)(const char *want, void *ctx), void *ctx)
@@ -378,89 +351,123 @@ static bool match_exited(const char *want, void *ctx)
     return strncmp(status, code, strlen(code)) == 0;
 }
 
-static int64_t created_of(json_t *c)
+/* A listing's rule: all (stopped ones and those of unhealthy engines too: the caller's reading
+ * of the query) and each filter key's values (NULL: that key is absent). */
+struct listing {
+    bool all;
+    json_t *name, *id, *label, *status, *node, *ancestor, *exited;
+};
+
+static void listing_init(struct listing *q, bool all, json_t *filters)
 {
-    return (int64_t)json_integer_value(json_object_get(c, "Created"));
+    q->all = all;
+    q->name = json_object_get(filters, "name");
+    q->id = json_object_get(filters, "id");
+    q->label = json_object_get(filters, "label");
+    q->status = json_object_get(filters, "status");
+    q->node = json_object_get(filters, "node");
+    q->ancestor = json_object_get(filters, "ancestor");
+    q->exited = json_object_get(filters, "exited");
 }
 
-static int by_created_desc(const void *a, const void *b)
+static bool listing_pick(void *arg, const struct engine *e, json_t *c)
 {
-    int64_t x = created_of(*(json_t *const *)a), y = created_of(*(json_t *const *)b);
-    return x < y ? 1 : x > y ? -1 : 0;
+    const struct listing *q = arg;
+    if (!q->all && (strcmp(json_str(c, "State"), "running") != 0 || !e->healthy))
+        return false;
+    struct cmatch m = {e, c};
+    return filter_any(q->name, match_name, &m) && filter_any(q->id, match_id, &m) &&
+           filter_all(q->label, match_label, &m) && filter_any(q->status, match_status, &m) &&
+           filter_any(q->node, match_node, &m) && filter_any(q->ancestor, match_ancestor, &m) &&
+           filter_any(q->exited, match_exited, &m);
 }
 
-static void containers_json(struct api_routes *r, const struct api_request *req,
-                            struct api_exchange *x)
+bool api_routes_container_listed(const struct engine *e, json_t *c, bool all, json_t *filters)
 {
+    struct listing q;
+    listing_init(&q, all, filters);
+    return listing_pick(&q, e, c);
+}
+
+int api_routes_containers_body(struct clist *cache, struct engine *const *list, size_t n,
+                               const char *query, char **body, size_t *len, char *err,
+                               size_t errlen)
+{
+    *body = NULL;
+    *len = 0;
     char v[4096];
-    bool all = api_query_get(req->query, "all", v, sizeof(v)) == 1 &&
+    bool all = api_query_get(query, "all", v, sizeof(v)) == 1 &&
                (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "True") == 0);
     long limit = -1;
-    if (api_query_get(req->query, "limit", v, sizeof(v)) == 1 && v[0])
+    if (api_query_get(query, "limit", v, sizeof(v)) == 1 && v[0])
         limit = strtol(v, NULL, 10);
     json_t *filters = NULL;
-    int fr = api_query_get(req->query, "filters", v, sizeof(v));
+    int fr = api_query_get(query, "filters", v, sizeof(v));
     if (fr < 0) {
-        api_proxy_error(x, 400, "invalid filter: the filters parameter is too long");
-        return;
+        snprintf(err, errlen, "invalid filter: the filters parameter is too long");
+        return 400;
     }
     if (fr == 1 && v[0]) {
         json_error_t jerr;
         filters = json_loads(v, 0, &jerr);
         if (!json_is_object(filters)) {
             json_decref(filters);
-            api_proxy_error(x, 400, "invalid filter: %s", jerr.text);
-            return;
+            snprintf(err, errlen, "invalid filter: %s", jerr.text);
+            return 400;
         }
     }
     if (limit > 0)
         all = true; /* dockerd: -n implies -a */
-    json_t *status = filters ? json_object_get(filters, "status") : NULL;
-    if (status)
+    if (json_object_get(filters, "status"))
         all = true;
-    size_t total = 0;
-    for (size_t i = 0; i < engines_count(r->es); i++)
-        total += json_array_size(engines_at(r->es, i)->containers);
-    json_t **list = calloc(total ? total : 1, sizeof(*list));
-    size_t n = 0;
-    if (list == NULL) {
-        json_decref(filters);
-        api_proxy_error(x, 500, "swarm: out of memory");
-        return;
-    }
-    for (size_t i = 0; i < engines_count(r->es); i++) {
-        struct engine *e = engines_at(r->es, i);
-        size_t k;
-        json_t *c;
-        json_array_foreach(e->containers, k, c)
-        {
-            const char *state = json_str(c, "State");
-            if (!all && (strcmp(state, "running") != 0 || !e->healthy))
-                continue;
-            struct cmatch m = {e, c};
-            if (filters && (!filter_any(json_object_get(filters, "name"), match_name, &m) ||
-                            !filter_any(json_object_get(filters, "id"), match_id, &m) ||
-                            !filter_all(json_object_get(filters, "label"), match_label, &m) ||
-                            !filter_any(status, match_status, &m) ||
-                            !filter_any(json_object_get(filters, "node"), match_node, &m) ||
-                            !filter_any(json_object_get(filters, "ancestor"), match_ancestor, &m) ||
-                            !filter_any(json_object_get(filters, "exited"), match_exited, &m)))
-                continue;
-            json_t *entry = api_routes_container_entry(e, c);
-            if (entry)
-                list[n++] = entry;
-        }
-    }
+    struct listing q;
+    listing_init(&q, all, filters);
+    /* Without filters, all picks every entry. */
+    int rc = clist_json(cache, list, n, all && filters == NULL ? NULL : listing_pick, &q, limit,
+                        body, len);
     json_decref(filters);
-    qsort(list, n, sizeof(*list), by_created_desc);
-    json_t *out = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (out && (limit <= 0 || (long)i < limit))
-            json_array_append(out, list[i]);
-        json_decref(list[i]);
+    if (rc < 0) {
+        snprintf(err, errlen, "swarm: out of memory");
+        return 500;
     }
-    free(list);
-    respond_json(x, 200, out);
+    return 200;
+}
+
+/* r->engine_list: the engines in order. Their number, or -1 on ENOMEM. */
+static long engine_list_fill(struct api_routes *r)
+{
+    size_t n = engines_count(r->es);
+    if (n > r->engine_cap) {
+        size_t cap = n * 2;
+        struct engine **list = realloc(r->engine_list, cap * sizeof(*list));
+        if (list == NULL)
+            return -1;
+        r->engine_list = list;
+        r->engine_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        r->engine_list[i] = engines_at(r->es, i);
+    return (long)n;
+}
+
+static void containers_json(struct api_routes *r, const struct api_request *req,
+                            struct api_exchange *x)
+{
+    char err[256] = "swarm: out of memory";
+    char *body = NULL;
+    size_t len = 0;
+    int status = 500;
+    if (r->listing == NULL)
+        r->listing = clist_new();
+    long n = r->listing ? engine_list_fill(r) : -1;
+    if (n >= 0)
+        status = api_routes_containers_body(r->listing, r->engine_list, (size_t)n, req->query,
+                                            &body, &len, err, sizeof(err));
+    if (status == 200)
+        api_proxy_respond(x, 200, "application/json", body, len);
+    else
+        api_proxy_error(x, status, "%s", err);
+    free(body);
 }
 
 /* ---- create ---- */
@@ -768,18 +775,8 @@ static int view_decorate(void *arg, struct sched_view *v, size_t i, const struct
  * Valid until the next call; NULL on ENOMEM. */
 static struct sched_view *current_view(struct api_routes *r)
 {
-    size_t n = engines_count(r->es);
-    if (n > r->engine_cap) {
-        size_t cap = n * 2;
-        struct engine **list = realloc(r->engine_list, cap * sizeof(*list));
-        if (list == NULL)
-            return NULL;
-        r->engine_list = list;
-        r->engine_cap = cap;
-    }
-    for (size_t i = 0; i < n; i++)
-        r->engine_list[i] = engines_at(r->es, i);
-    return sched_cache_sync(r->view, r->engine_list, n);
+    long n = engine_list_fill(r);
+    return n < 0 ? NULL : sched_cache_sync(r->view, r->engine_list, (size_t)n);
 }
 
 static void create_placed(struct api_routes *r, const struct api_request *req,

@@ -92,9 +92,19 @@ void api_routes_set_reschedule(struct api_routes *r, struct reschedule *rs);
 struct engine *api_routes_place(struct api_routes *r, json_t *body, const char *name, char *err,
                                 size_t errlen);
 
-/* The containers/json entry as the cluster shows it: a new object (caller decrefs) with the
- * names prefixed by the engine's, port IPs 0.0.0.0 replaced by its address, and "Host Down" as
- * status when it is unhealthy. Exposed for tests. */
-json_t *api_routes_container_entry(const struct engine *e, json_t *c);
+/* The body of GET /containers/json?query (the request's query, without '?') over the engines
+ * list[0..n), in their order: each entry as clist_entry shows it (manager/container_list.h),
+ * filtered as dockerd does (all, filters; limit > 0 and a status filter imply all), newest
+ * first, cut to limit; cache: the entries' texts kept across calls. Returns 200 with *body
+ * (malloc'd, the caller's: JSON and a newline, *len bytes), or 400 or 500 with err (*body
+ * NULL). Exposed for tests and benchmarks. */
+struct clist;
+int api_routes_containers_body(struct clist *cache, struct engine *const *list, size_t n,
+                               const char *query, char **body, size_t *len, char *err,
+                               size_t errlen);
+
+/* Does GET /containers/json show c (an entry of e->containers)? all: as the query makes it
+ * (limit > 0 and a "status" filter imply it); filters: the query's (an object), or NULL. */
+bool api_routes_container_listed(const struct engine *e, json_t *c, bool all, json_t *filters);
 
 #endif
