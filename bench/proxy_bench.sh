@@ -50,7 +50,8 @@
 # h1; churn's two in flight land on different engines; the report counts them per engine from
 # the manager's log), directly they all go to host 1's engine; /_ping and /containers/json
 # through the manager are answered by the manager itself (the listing from its engines view, no
-# engine call), directly by the engine.
+# engine call), directly by the engine; so is an inspect whose answer the manager kept (the
+# no-cache rows measure the forwarded call).
 #
 # Usage: bench/proxy_bench.sh [--quick] [--duration S] [--logs-mb MB] [--attach-mb MB]
 #                             [--containers N] [--reps R] [--swarm PATH] [--out DIR] [--keep DIR]
@@ -616,8 +617,11 @@ md.append("- lab: 3 network namespaces with a real dockerd %s each (tests/lab/la
           "CLI %s in the root namespace, over the unix sockets"
           % (meta.get("dockerd", "?"), meta.get("nodes", "?"), meta["docker_cli"]))
 md.append("- manager = its socket `-H unix://LAB_DIR/m.sock`: `/_ping` and `/containers/json` are "
-          "answered by the manager itself (the listing from its engines view), every other call "
-          "goes to the owning engine over the encrypted relay; direct = host 1's engine socket. "
+          "answered by the manager itself (the listing from its engines view), and so is an "
+          "inspect of a container that did not change since its last inspect (its kept answer; "
+          "the no-cache rows send Cache-Control: no-cache, which always goes to the engine); every "
+          "other call goes to the owning engine over the encrypted relay; direct = host 1's "
+          "engine socket. "
           "Through the manager, containers are placed by its scheduler (spread; where they went "
           "is in the CPU table below), directly they all go to host 1's engine. The streams' "
           "container is pinned to h1 (`-e constraint:node==h1`): both sides read the same log "

@@ -1,6 +1,6 @@
-set terminal pngcairo size 1900,1000 font "sans,10"
+set terminal pngcairo size 2300,1400 font "sans,10"
 set output "proxy.png"
-set multiplot layout 2,4 title "swarm manage vs the engine socket directly: latency p50/p90/p99 per step (ms, log scale)  -  2026-11-26 05:34:28 UTC, load 4.94"
+set multiplot layout 3,5 title "swarm manage vs the engine socket directly: latency p50/p90/p99 per step (ms, log scale)  -  2026-11-26 07:23:41 UTC, load 0.07"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.9 border -1
@@ -10,13 +10,13 @@ set grid ytics
 set key below horizontal maxrows 2 font ",8"
 set ylabel "ms"
 $api_c1 << EOD
-request 0.080359 0.067498 0.308411 0.133183 0.375834 0.195442
-ping 0.069753 0.055338 0.094429 0.11618 0.122971 0.174188
-ps 0.063765 0.060675 0.087932 0.119898 0.114837 0.175144
-inspect 0.277262 0.084762 0.344187 0.155654 0.400151 0.215946
+request 0.083739 0.087202 0.095447 0.166207 0.13981 0.240804
+ping 0.082681 0.071676 0.093725 0.142023 0.136474 0.198557
+ps 0.083111 0.078057 0.09434 0.152823 0.137747 0.204531
+inspect 0.086121 0.108905 0.097766 0.193304 0.143821 0.26288
 EOD
 set xrange [-0.6:3.6]
-set title "api c1: 7479 vs 12437 requests/s (manager vs direct)"
+set title "api c1: 12091 vs 9958 requests/s (manager vs direct)"
 plot $api_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c1 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $api_c1 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -24,13 +24,13 @@ plot $api_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c1 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $api_c1 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $api_c4 << EOD
-request 0.113001 0.04321 0.404665 0.150186 0.62709 1.19354
-ping 0.07662 0.026452 0.15888 0.138094 0.290005 1.22452
-ps 0.074828 0.028938 0.16174 0.139042 0.286074 1.2231
-inspect 0.34398 0.04777 0.501406 0.16944 0.853185 1.10942
+request 0.064594 0.049101 0.111052 0.167828 0.183517 1.4848
+ping 0.064142 0.030678 0.109513 0.150405 0.181088 1.47823
+ps 0.063143 0.033664 0.109805 0.157631 0.181037 1.55394
+inspect 0.066397 0.055316 0.113738 0.190088 0.188378 1.42325
 EOD
 set xrange [-0.6:3.6]
-set title "api c4: 21702 vs 42062 requests/s (manager vs direct)"
+set title "api c4: 57990 vs 36368 requests/s (manager vs direct)"
 plot $api_c4 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c4 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $api_c4 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -38,13 +38,13 @@ plot $api_c4 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c4 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $api_c4 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $api_c16 << EOD
-request 0.367862 0.034959 1.19557 0.226812 2.15514 8.36596
-ping 0.286139 0.025281 0.518314 0.252901 0.847435 8.84179
-ps 0.237484 0.028028 0.460481 0.212858 0.828251 8.47991
-inspect 0.992522 0.046022 1.53449 0.217107 3.53964 7.7223
+request 0.228555 0.041827 0.381334 0.303305 0.540838 9.37361
+ping 0.22706 0.029851 0.379682 0.332589 0.539372 9.43089
+ps 0.228465 0.032931 0.380079 0.286289 0.539391 9.58935
+inspect 0.230226 0.054385 0.384254 0.292933 0.543713 9.03089
 EOD
 set xrange [-0.6:3.6]
-set title "api c16: 29117 vs 47090 requests/s (manager vs direct)"
+set title "api c16: 64831 vs 39901 requests/s (manager vs direct)"
 plot $api_c16 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c16 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $api_c16 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -52,10 +52,10 @@ plot $api_c16 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $api_c16 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $api_c16 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $inspect_c1 << EOD
-inspect 0.297413 0.065195 0.360949 0.135261 0.431777 0.201053
+inspect 0.084915 0.097844 0.093665 0.199814 0.13258 0.261526
 EOD
 set xrange [-0.6:0.6]
-set title "inspect c1: 3326 vs 11906 inspects/s (manager vs direct)"
+set title "inspect c1: 11731 vs 8256 inspects/s (manager vs direct)"
 plot $inspect_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $inspect_c1 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $inspect_c1 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -63,21 +63,43 @@ plot $inspect_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $inspect_c1 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $inspect_c1 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $inspect_c16 << EOD
-inspect 0.98755 0.044834 1.52379 0.466493 3.82102 9.25156
+inspect 0.248888 0.052235 0.413286 0.587073 0.58296 10.451
 EOD
 set xrange [-0.6:0.6]
-set title "inspect c16: 14915 vs 35182 inspects/s (manager vs direct)"
+set title "inspect c16: 59844 vs 30452 inspects/s (manager vs direct)"
 plot $inspect_c16 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $inspect_c16 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $inspect_c16 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
      $inspect_c16 using 5:xtic(1) title "direct p90" lc rgb "#4393c3", \
      $inspect_c16 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $inspect_c16 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
-$ps_c16 << EOD
-ps 0.195769 0.027419 0.329574 0.245491 0.465161 5.65099
+$inspect_c1_fresh << EOD
+inspect 0.340113 0.099415 0.417116 0.201479 0.506461 0.269131
 EOD
 set xrange [-0.6:0.6]
-set title "ps c16: 75549 vs 60089 pss/s (manager vs direct)"
+set title "inspect c1 no-cache: 2878 vs 8158 inspects/s (manager vs direct)"
+plot $inspect_c1_fresh using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
+     $inspect_c1_fresh using 3:xtic(1) title "direct p50" lc rgb "#053061", \
+     $inspect_c1_fresh using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
+     $inspect_c1_fresh using 5:xtic(1) title "direct p90" lc rgb "#4393c3", \
+     $inspect_c1_fresh using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
+     $inspect_c1_fresh using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
+$inspect_c16_fresh << EOD
+inspect 1.15689 0.054936 1.8165 0.802396 4.21885 10.2376
+EOD
+set xrange [-0.6:0.6]
+set title "inspect c16 no-cache: 12725 vs 28764 inspects/s (manager vs direct)"
+plot $inspect_c16_fresh using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
+     $inspect_c16_fresh using 3:xtic(1) title "direct p50" lc rgb "#053061", \
+     $inspect_c16_fresh using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
+     $inspect_c16_fresh using 5:xtic(1) title "direct p90" lc rgb "#4393c3", \
+     $inspect_c16_fresh using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
+     $inspect_c16_fresh using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
+$ps_c16 << EOD
+ps 0.230123 0.032221 0.375937 0.291223 0.544764 6.64499
+EOD
+set xrange [-0.6:0.6]
+set title "ps c16: 64776 vs 50540 pss/s (manager vs direct)"
 plot $ps_c16 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $ps_c16 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $ps_c16 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -85,12 +107,12 @@ plot $ps_c16 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $ps_c16 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $ps_c16 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $run_latency << EOD
-run 95.2523 80.3422 114.336 94.2851 121.3 111.535
-create 10.4374 12.0332 12.8087 13.1389 17.9588 15.7782
-start 83.5634 68.3184 103.806 81.8038 108.894 99.025
+run 118.034 97.0895 135.508 114.447 151.06 129.877
+create 12.237 11.4753 14.3633 13.3969 20.0635 19.496
+start 104.817 84.9057 121.981 100.848 138.193 118.427
 EOD
 set xrange [-0.6:2.6]
-set title "run-latency c1: 9 vs 9 runs/s (manager vs direct)"
+set title "run-latency c1: 8 vs 7 runs/s (manager vs direct)"
 plot $run_latency using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $run_latency using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $run_latency using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -98,14 +120,14 @@ plot $run_latency using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $run_latency using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $run_latency using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $churn_c2 << EOD
-cycle 138.109 128.33 150.656 142.041 168.496 157.083
-create 15.6194 14.1574 19.3393 18.0642 24.2065 23.7079
-start 106.865 79.2852 124.103 91.5601 134.571 102.031
-wait 1.35856 28.1665 31.8761 32.5914 41.6018 42.4694
-remove 6.87212 6.91783 9.26022 9.36783 11.2346 17.3664
+cycle 192.697 161.299 217.699 178.603 245.078 204.369
+create 20.7475 16.9205 29.5847 22.7 39.2938 27.3103
+start 137.681 98.5296 174.661 112.439 207.533 134.938
+wait 2.49744 37.2441 46.2572 45.0634 67.1519 56.2993
+remove 8.91817 8.41118 14.6601 11.8907 20.7917 15.4677
 EOD
 set xrange [-0.6:4.6]
-set title "churn c2: 14 vs 15 cycles/s (manager vs direct)"
+set title "churn c2: 10 vs 12 cycles/s (manager vs direct)"
 plot $churn_c2 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $churn_c2 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $churn_c2 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -113,11 +135,11 @@ plot $churn_c2 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $churn_c2 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $churn_c2 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $logs_c1 << EOD
-stream 189.227 161.586 208.217 179.191 220.015 193.068
-ttfb 1.50404 1.18003 4.88004 4.27112 7.2534 8.17979
+stream 244.427 207.069 262.238 229.178 285.996 247.268
+ttfb 2.32039 1.4155 4.47298 4.46221 5.83842 5.6376
 EOD
 set xrange [-0.6:1.6]
-set title "logs c1: 5 vs 6 streams/s (manager vs direct)"
+set title "logs c1: 4 vs 5 streams/s (manager vs direct)"
 plot $logs_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $logs_c1 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $logs_c1 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -125,11 +147,11 @@ plot $logs_c1 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $logs_c1 using 6:xtic(1) title "manager p99" lc rgb "#f4a582", \
      $logs_c1 using 7:xtic(1) title "direct p99" lc rgb "#92c5de"
 $logs_c4 << EOD
-stream 603.344 533.784 647.594 651.325 685.438 736.273
-ttfb 14.25 24.3412 25.6186 47.0019 50.9002 64.8418
+stream 731.45 640.932 801.195 782.342 867.807 969.649
+ttfb 17.7983 23.9529 32.0882 52.3021 54.4304 78.8246
 EOD
 set xrange [-0.6:1.6]
-set title "logs c4: 6 vs 7 streams/s (manager vs direct)"
+set title "logs c4: 5 vs 6 streams/s (manager vs direct)"
 plot $logs_c4 using 2:xtic(1) title "manager p50" lc rgb "#67001f", \
      $logs_c4 using 3:xtic(1) title "direct p50" lc rgb "#053061", \
      $logs_c4 using 4:xtic(1) title "manager p90" lc rgb "#d6604d", \
@@ -141,11 +163,11 @@ set yrange [0:*]
 set ylabel "MB/s"
 set title "streams, MB/s (higher is better; CLI: median of 3)"
 $streams << EOD
-docker-logs 150.161 159.413
-exec-i-cat 191.957 278.203
-attach-cat 73.3541 79.9361
-bench-logs-c1 104.48 121.68
-bench-logs-c4 131.796 148.734
+docker-logs 113.353 110.871
+exec-i-cat 144.928 219.202
+attach-cat 52.0622 55.3998
+bench-logs-c1 82.1735 95.8104
+bench-logs-c4 108.447 120.711
 EOD
 set xrange [-0.6:4.6]
 plot $streams using 2:xtic(1) title "manager" lc rgb "#67001f", $streams using 3 title "direct" lc rgb "#053061"
