@@ -19,6 +19,7 @@
 #include "proto/meta.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -530,6 +531,14 @@ static void service_stop(void *arg)
     }
     reschedule_free(m->resched);
     m->resched = NULL;
+    struct icache_stats st;
+    if (m->routes && api_routes_inspect_stats(m->routes, &st))
+        log_info("manager",
+                 "kept inspect answers: %" PRIu64 " given, %" PRIu64
+                 " looked up and missing; %" PRIu64 " kept, %" PRIu64
+                 " dropped by changes, %" PRIu64 " evicted; %zu kept at the end (%zu of %zu bytes)",
+                 st.hits, st.misses, st.stores, st.dropped, st.evicted, st.entries, st.bytes,
+                 st.budget);
     api_routes_free(m->routes);
     m->routes = NULL;
     if (m->engines) {

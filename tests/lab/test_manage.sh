@@ -451,7 +451,9 @@ grep -q "manager exited with code 0" "$LAB_DIR/manager.log" ||
     fail "$(grep 'manager exited' "$LAB_DIR/manager.log")"
 [[ ! -e $SOCK ]] || fail "the socket $SOCK is still there"
 if "${D[@]}" version >/dev/null 2>&1; then fail "something still answers on $SOCK"; fi
-ok "exit code 0; the socket is gone"
+grep -Eq 'kept inspect answers: [1-9][0-9]* given' "$LAB_DIR/manager.log" ||
+    fail "the manager's last words do not count kept inspect answers given"
+ok "exit code 0; the socket is gone; $(grep -o 'kept inspect answers: [0-9]* given' "$LAB_DIR/manager.log")"
 
 step "teardown"
 for i in 1 2; do kill -TERM "${AGENT_PID[$i]}" 2>/dev/null || true; done
