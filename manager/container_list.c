@@ -155,6 +155,8 @@ static int cmp_slot_gen(const void *a, const void *b)
 /* The kept slot of gen, not yet taken by this listing; NULL if none. */
 static struct slot *slot_find(struct clist *l, uint64_t gen)
 {
+    if (l->n == 0)
+        return NULL; /* slots may be NULL: bsearch must not see it */
     struct slot key = {.gen = gen};
     struct slot *s = bsearch(&key, l->slots, l->n, sizeof(*l->slots), cmp_slot_gen);
     return s && !s->taken ? s : NULL;
