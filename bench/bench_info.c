@@ -18,14 +18,16 @@
  *   100 changed       100 engines changed since the last /info
  *   first             the first /info (nothing kept yet)
  * for "before" (tests/unit/info_reference.h: every engine counted, the status built and dumped
- * for any change) and "after" (the manager's /info now). Every "after" body is checked equal to
- * "before"'s.
+ * for any change) and "after" (the manager's /info now: manager/info_view.h, each node's entry
+ * kept and made again when its member or engine record moved). Every body is checked equal to
+ * the reference's.
  */
 #include "agent/membership.h"
 #include "manager/api_cluster.h"
 #include "manager/api_handlers.h"
 #include "manager/api_router.h"
 #include "manager/engines.h"
+#include "manager/info_view.h"
 #include "proto/meta.h"
 #include "proto/relay_frame.h"
 #include "tests/unit/info_reference.h"
@@ -208,6 +210,20 @@ static int snapshot(void *arg, struct api_cluster *out)
     return inforef_snapshot(cl.mlist, cl.n, find_engine, arg, WALL, NOW_MS, out);
 }
 
+/* The manager's info_view callback (manage.c) over the same members. */
+static struct info_view *view;
+
+static struct info_view *view_pass(void *arg)
+{
+    if (view == NULL && (view = info_view_new()) == NULL)
+        return NULL;
+    info_view_begin(view, WALL, NOW_MS);
+    for (size_t i = 0; i < cl.n; i++)
+        if (info_view_member(view, cl.mlist[i], find_engine, arg) < 0)
+            return NULL;
+    return info_view_end(view) < 0 ? NULL : view;
+}
+
 static uint64_t generation(void *arg)
 {
     (void)arg;
@@ -338,6 +354,8 @@ static void rows(const char *mode, struct api_context *ctx, int reps)
     api_info_cache_free(&cache);
     for (int i = 0; i < reps; i++) {
         api_info_cache_free(&cache);
+        info_view_free(view);
+        view = NULL;
         char *body = run_once(ctx, &f[i]);
         if (i == 0)
             same("first", body);
@@ -375,6 +393,10 @@ int main(int argc, char **argv)
     struct api_context before = base;
     before.snapshot = snapshot;
     rows("before", &before, reps);
+    struct api_context after = base;
+    after.info_view = view_pass;
+    rows("after", &after, reps);
+    info_view_free(view);
 
     for (size_t i = 0; i < n; i++) {
         engine_clear(&cl.engines[i]);

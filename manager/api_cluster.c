@@ -11,7 +11,7 @@ void api_cluster_init(struct api_cluster *c)
     memset(c, 0, sizeof(*c));
 }
 
-static void node_free(struct api_node *n)
+void api_node_free(struct api_node *n)
 {
     free(n->name);
     free(n->member);
@@ -20,12 +20,13 @@ static void node_free(struct api_node *n)
     free(n->labels);
     free(n->api_version);
     free(n->server_version);
+    memset(n, 0, sizeof(*n));
 }
 
 void api_cluster_free(struct api_cluster *c)
 {
     for (size_t i = 0; i < c->n; i++)
-        node_free(&c->nodes[i]);
+        api_node_free(&c->nodes[i]);
     free(c->nodes);
     memset(c, 0, sizeof(*c));
 }
@@ -111,17 +112,8 @@ out:
     return out;
 }
 
-int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
+int api_node_init(struct api_node *n, const struct api_member_in *m)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        struct api_node *nodes = realloc(c->nodes, cap * sizeof(*nodes));
-        if (nodes == NULL)
-            return -1;
-        c->nodes = nodes;
-        c->cap = cap;
-    }
-    struct api_node *n = &c->nodes[c->n];
     memset(n, 0, sizeof(*n));
     const struct meta *meta = m->meta;
     n->name = meta->engine_name.len ? dup_view(meta->engine_name) : strdup(m->member);
@@ -135,7 +127,7 @@ int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
                                                                          : "");
     if (!n->name || !n->member || !n->id || !n->addr || !n->labels || !n->api_version ||
         !n->server_version) {
-        node_free(n);
+        api_node_free(n);
         return -1;
     }
     n->healthy = m->healthy;
@@ -149,6 +141,21 @@ int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
     n->images = m->images;
     n->reserved_mcpus = m->reserved_mcpus;
     n->reserved_memory = m->reserved_memory;
+    return 0;
+}
+
+int api_cluster_add(struct api_cluster *c, const struct api_member_in *m)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        struct api_node *nodes = realloc(c->nodes, cap * sizeof(*nodes));
+        if (nodes == NULL)
+            return -1;
+        c->nodes = nodes;
+        c->cap = cap;
+    }
+    if (api_node_init(&c->nodes[c->n], m) < 0)
+        return -1;
     c->n++;
     return 0;
 }
@@ -183,11 +190,16 @@ int api_natural_cmp(const char *a, const char *b)
     return *a ? 1 : *b ? -1 : 0;
 }
 
+int api_node_cmp(const char *name_a, const char *member_a, const char *name_b, const char *member_b)
+{
+    int d = api_natural_cmp(name_a, name_b);
+    return d ? d : strcmp(member_a, member_b);
+}
+
 static int cmp_node(const void *x, const void *y)
 {
     const struct api_node *a = x, *b = y;
-    int d = api_natural_cmp(a->name, b->name);
-    return d ? d : strcmp(a->member, b->member);
+    return api_node_cmp(a->name, a->member, b->name, b->member);
 }
 
 void api_cluster_sort(struct api_cluster *c)

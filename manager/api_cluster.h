@@ -5,7 +5,8 @@
  * (containers by state, images, reservations, server version) once it has arrived.
  *
  * Ownership: struct api_cluster is the caller's (api_cluster_init / api_cluster_free); every
- * string in it is owned by it. api_cluster_add copies what it is given.
+ * string in it is owned by it. api_cluster_add copies what it is given. A struct api_node made
+ * alone (api_node_init) owns its strings the same way until api_node_free.
  */
 #ifndef SWARM_MANAGER_API_CLUSTER_H
 #define SWARM_MANAGER_API_CLUSTER_H
@@ -62,6 +63,15 @@ void api_cluster_free(struct api_cluster *c);
 
 /* Adds one engine. Returns 0, or -1 when out of memory (nothing added). */
 int api_cluster_add(struct api_cluster *c, const struct api_member_in *m);
+
+/* The record api_cluster_add appends, made into *n (which then owns its strings): 0, or -1 when
+ * out of memory (*n is then empty). api_node_free frees its strings and empties it. */
+int api_node_init(struct api_node *n, const struct api_member_in *m);
+void api_node_free(struct api_node *n);
+
+/* The order of api_cluster_sort: names in natural order, then member names (strcmp). */
+int api_node_cmp(const char *name_a, const char *member_a, const char *name_b,
+                 const char *member_b);
 
 /* Sorts the nodes by name in natural order (h2 before h10), as classic Swarm listed them. */
 void api_cluster_sort(struct api_cluster *c);

@@ -7,16 +7,19 @@
  * Containers and images are the engines' (healthy ones only in the sums, as classic Swarm), from
  * the state each agent pushes over the relay; an engine whose state has not arrived counts 0.
  * With the context's generation and cache, the body is built once per change of the cluster
- * (hundreds of KB at 1,000 nodes) and answered again, copied, until the next change.
+ * (hundreds of KB at 1,000 nodes) and answered again, copied, until the next change. Built from
+ * the context's info_view (manager/info_view.h), it costs what changed since the last one: each
+ * node's SystemStatus lines are kept as text, and the body is the members before and after
+ * SystemStatus as jansson dumps them, around those texts.
  */
 #include "manager/api_handlers.h"
 
-#include <inttypes.h>
+#include "manager/info_view.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *nz(const char *s)
 {
@@ -83,70 +86,6 @@ void api_bytes_size(uint64_t bytes, char *buf, size_t cap)
     snprintf(buf, cap, "%.4g %s", size, units[u]);
 }
 
-/* RFC 3339 in UTC, as Go's time.RFC3339 prints it. */
-static void rfc3339(int64_t t, char *buf, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, cap, "1970-01-01T00:00:00Z");
-}
-
-static int status_pair(json_t *arr, const char *k, const char *v)
-{
-    return json_array_append_new(arr, json_pack("[s, s]", k, v));
-}
-
-/* classic Swarm's SystemStatus: Role, Strategy, Filters, Nodes, then per node its lines. */
-static json_t *system_status(const struct api_context *ctx, const struct api_cluster *c)
-{
-    json_t *s = json_array();
-    char buf[512];
-    int bad = 0;
-    bad |= status_pair(s, "Role", "primary");
-    bad |= status_pair(s, "Strategy", nz(ctx->strategy));
-    bad |= status_pair(s, "Filters", nz(ctx->filters));
-    snprintf(buf, sizeof(buf), "%zu", c->n);
-    bad |= status_pair(s, "Nodes", buf);
-    for (size_t i = 0; i < c->n; i++) {
-        const struct api_node *n = &c->nodes[i];
-        snprintf(buf, sizeof(buf), " %s", n->name);
-        bad |= status_pair(s, buf, n->addr);
-        bad |= status_pair(s, "  └ ID", n->id);
-        bad |= status_pair(s, "  └ Status", n->healthy ? "Healthy" : "Unhealthy");
-        /* Classic Swarm gave the breakdown only for healthy nodes. */
-        if (n->healthy)
-            snprintf(buf, sizeof(buf),
-                     "%" PRIu32 " (%" PRIu32 " Running, %" PRIu32 " Paused, %" PRIu32 " Stopped)",
-                     n->containers, n->running, n->paused, n->stopped);
-        else
-            snprintf(buf, sizeof(buf), "%" PRIu32, n->containers);
-        bad |= status_pair(s, "  └ Containers", buf);
-        /* Whole CPUs as classic printed them, a fraction when one is reserved. */
-        if (n->reserved_mcpus % 1000)
-            snprintf(buf, sizeof(buf), "%.2f / %" PRIu32, (double)n->reserved_mcpus / 1000.0,
-                     n->cpus);
-        else
-            snprintf(buf, sizeof(buf), "%" PRId64 " / %" PRIu32, n->reserved_mcpus / 1000, n->cpus);
-        bad |= status_pair(s, "  └ Reserved CPUs", buf);
-        char total[32], used[32];
-        api_bytes_size(n->memory, total, sizeof(total));
-        api_bytes_size(n->reserved_memory > 0 ? (uint64_t)n->reserved_memory : 0, used,
-                       sizeof(used));
-        snprintf(buf, sizeof(buf), "%s / %s", used, total);
-        bad |= status_pair(s, "  └ Reserved Memory", buf);
-        bad |= status_pair(s, "  └ Labels", n->labels);
-        rfc3339(n->updated_at, buf, sizeof(buf));
-        bad |= status_pair(s, "  └ UpdatedAt", buf);
-        bad |= status_pair(s, "  └ ServerVersion", n->server_version);
-    }
-    if (bad) {
-        json_decref(s);
-        return NULL;
-    }
-    return s;
-}
-
 void api_info_cache_free(struct api_info_cache *c)
 {
     free(c->body);
@@ -166,7 +105,7 @@ static void respond_cached(struct api_response *resp, const struct api_info_cach
     api_response_set(resp, 200, "application/json", body, cache->len);
 }
 
-static json_t *build_info(const struct api_context *ctx, struct api_response *resp);
+static char *build_info(const struct api_context *ctx, size_t *len, struct api_response *resp);
 
 void api_handle_info(const struct api_context *ctx, const struct api_request *req,
                      struct api_response *resp)
@@ -178,11 +117,12 @@ void api_handle_info(const struct api_context *ctx, const struct api_request *re
         respond_cached(resp, cache);
         return;
     }
-    json_t *info = build_info(ctx, resp);
-    if (info == NULL)
+    size_t len = 0;
+    char *body = build_info(ctx, &len, resp);
+    if (body == NULL)
         return;
-    respond_json(resp, info);
-    if (cache && resp->status == 200) {
+    api_response_set(resp, 200, "application/json", body, len);
+    if (cache) {
         char *copy = malloc(resp->body_len + 1);
         if (copy) {
             memcpy(copy, resp->body, resp->body_len);
@@ -196,53 +136,123 @@ void api_handle_info(const struct api_context *ctx, const struct api_request *re
     }
 }
 
-/* The /info object, or NULL with resp set to the error. */
-static json_t *build_info(const struct api_context *ctx, struct api_response *resp)
+/* Compact JSON of v without its last byte (an object's '}'), or NULL. Takes v. */
+static char *dump_open(json_t *v, size_t *len)
 {
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* The /info body (a newline at its end) from the view: the object's members before
+ * SystemStatus and after it dumped as jansson does, SystemStatus from the nodes' kept texts.
+ * NULL with resp set to the error. */
+static char *info_body(const struct api_context *ctx, const struct info_view *v, size_t *len,
+                       struct api_response *resp)
+{
+    const struct info_view_sums *s = info_view_sums(v);
+    size_t count = info_view_count(v), nodes_len = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t l;
+        if (info_view_text(v, i, &l) == NULL) {
+            api_response_error(resp, 500, "out of memory");
+            return NULL;
+        }
+        nodes_len += l + 1;
+    }
+    char version[64], nodes[32];
+    snprintf(version, sizeof(version), "swarm/%s", nz(ctx->version));
+    snprintf(nodes, sizeof(nodes), "%zu", count);
+    size_t head_len, status_len, tail_len;
+    char *head =
+        dump_open(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:n}", "ID", nz(ctx->host.id),
+                            "Containers", (json_int_t)s->containers, "ContainersRunning",
+                            (json_int_t)s->running, "ContainersPaused", (json_int_t)s->paused,
+                            "ContainersStopped", (json_int_t)s->stopped, "Images",
+                            (json_int_t)s->images, "Driver", "", "DriverStatus"),
+                  &head_len);
+    /* classic Swarm's SystemStatus: Role, Strategy, Filters, Nodes, then per node its lines. */
+    char *status =
+        dump_open(json_pack("[[s, s], [s, s], [s, s], [s, s]]", "Role", "primary", "Strategy",
+                            nz(ctx->strategy), "Filters", nz(ctx->filters), "Nodes", nodes),
+                  &status_len);
+    char *tail = dump_open(
+        json_pack("{s:{s:[], s:[], s:n, s:[]}, s:I, s:I, s:s, s:[], s:b, s:s, s:s, s:s, s:s, "
+                  "s:s, s:i, s:b, s:s, s:b, s:{s:s, s:s, s:s, s:b, s:s, s:n}, s:[], s:n}",
+                  "Plugins", "Volume", "Network", "Authorization", "Log", "NCPU",
+                  (json_int_t)s->ncpu, "MemTotal", (json_int_t)s->memory, "Name",
+                  nz(ctx->host.name), "Labels", "ExperimentalBuild", 0, "ServerVersion", version,
+                  "OperatingSystem", nz(ctx->host.os), "OSType", "linux", "Architecture",
+                  nz(ctx->host.arch), "KernelVersion", nz(ctx->host.kernel), "NEventsListener", 0,
+                  "Debug", 0, "DockerRootDir", "", "LiveRestoreEnabled", 0, "Swarm", "NodeID", "",
+                  "NodeAddr", "", "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
+                  "RemoteManagers", "SecurityOptions", "Warnings"),
+        &tail_len);
+    static const char key[] = ",\"SystemStatus\":";
+    size_t total = head_len + sizeof(key) + status_len + nodes_len + tail_len + 1;
+    char *body = head && status && tail ? malloc(total) : NULL;
+    if (body) {
+        /* head "{...}" less its '}', the key, status "[...]" less its ']', ",node" per node,
+         * ']', then tail "{...}" as ",..." */
+        size_t off = head_len - 1;
+        memcpy(body, head, off);
+        memcpy(body + off, key, sizeof(key) - 1);
+        off += sizeof(key) - 1;
+        memcpy(body + off, status, status_len - 1);
+        off += status_len - 1;
+        for (size_t i = 0; i < count; i++) {
+            size_t l;
+            const char *t = info_view_text(v, i, &l);
+            body[off++] = ',';
+            memcpy(body + off, t, l);
+            off += l;
+        }
+        body[off++] = ']';
+        body[off++] = ',';
+        memcpy(body + off, tail + 1, tail_len - 1);
+        off += tail_len - 1;
+        body[off++] = '\n';
+        body[off] = '\0';
+        *len = off;
+    }
+    free(head);
+    free(status);
+    free(tail);
+    if (body == NULL)
+        api_response_error(resp, 500, "out of memory");
+    return body;
+}
+
+/* The /info body, or NULL with resp set to the error. */
+static char *build_info(const struct api_context *ctx, size_t *len, struct api_response *resp)
+{
+    if (ctx->info_view) {
+        struct info_view *v = ctx->info_view(ctx->arg);
+        if (v == NULL) {
+            api_response_error(resp, 500, "swarm: cannot read the cluster view");
+            return NULL;
+        }
+        return info_body(ctx, v, len, resp);
+    }
+    /* The whole cluster from snapshot, every node's text made for this body. */
     struct api_cluster c;
     api_cluster_init(&c);
-    if (ctx->snapshot && ctx->snapshot(ctx->arg, &c) < 0) {
-        api_cluster_free(&c);
-        api_response_error(resp, 500, "swarm: cannot read the cluster view");
-        return NULL;
+    struct info_view *v = info_view_new();
+    int rc = v == NULL || (ctx->snapshot && ctx->snapshot(ctx->arg, &c) < 0) ? -1 : 0;
+    if (rc == 0) {
+        info_view_begin(v, 0, 0);
+        for (size_t i = 0; i < c.n && rc == 0; i++)
+            rc = info_view_node(v, &c.nodes[i]);
+        if (rc == 0)
+            rc = info_view_end(v);
     }
-    api_cluster_sort(&c);
-    uint64_t ncpu = 0, mem = 0;
-    json_int_t containers = 0, running = 0, paused = 0, stopped = 0, images = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        if (!c.nodes[i].healthy)
-            continue;
-        ncpu += c.nodes[i].cpus;
-        mem += c.nodes[i].memory;
-        containers += c.nodes[i].containers;
-        running += c.nodes[i].running;
-        paused += c.nodes[i].paused;
-        stopped += c.nodes[i].stopped;
-        images += c.nodes[i].images;
-    }
-    char version[64];
-    snprintf(version, sizeof(version), "swarm/%s", nz(ctx->version));
-    json_t *status = system_status(ctx, &c);
     api_cluster_free(&c);
-    if (status == NULL) {
-        api_response_error(resp, 500, "out of memory");
-        return NULL;
-    }
-    json_t *info = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:n, s:o, s:{s:[], s:[], s:n, s:[]}, s:I, s:I, s:s, "
-        "s:[], s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:b, "
-        "s:{s:s, s:s, s:s, s:b, s:s, s:n}, s:[], s:n}",
-        "ID", nz(ctx->host.id), "Containers", containers, "ContainersRunning", running,
-        "ContainersPaused", paused, "ContainersStopped", stopped, "Images", images, "Driver", "",
-        "DriverStatus", "SystemStatus", status, "Plugins", "Volume", "Network", "Authorization",
-        "Log", "NCPU", (json_int_t)ncpu, "MemTotal", (json_int_t)mem, "Name", nz(ctx->host.name),
-        "Labels", "ExperimentalBuild", 0, "ServerVersion", version, "OperatingSystem",
-        nz(ctx->host.os), "OSType", "linux", "Architecture", nz(ctx->host.arch), "KernelVersion",
-        nz(ctx->host.kernel), "NEventsListener", 0, "Debug", 0, "DockerRootDir", "",
-        "LiveRestoreEnabled", 0, "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState",
-        "inactive", "ControlAvailable", 0, "Error", "", "RemoteManagers", "SecurityOptions",
-        "Warnings");
-    if (info == NULL)
-        api_response_error(resp, 500, "out of memory");
-    return info;
+    char *body = NULL;
+    if (rc < 0)
+        api_response_error(resp, 500, "swarm: cannot read the cluster view");
+    else
+        body = info_body(ctx, v, len, resp);
+    info_view_free(v);
+    return body;
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 struct api_exchange; /* api_server.h */
+struct info_view;    /* info_view.h */
 
 #define API_VERSION_MAX 24 /* longest valid X.Y version text (4 parts of 5 digits) + NUL */
 
@@ -59,13 +60,17 @@ struct api_context {
     /* Fills an initialised cluster with the engines the manager knows now; returns 0, or -1
      * (then /info answers 500). NULL: a cluster with no engine. */
     int (*snapshot)(void *arg, struct api_cluster *out);
+    /* Or, used before snapshot when set: brings the caller's per-node view
+     * (manager/info_view.h) up to date with the engines the manager knows now and returns it
+     * (the caller's; NULL: out of memory, /info answers 500). */
+    struct info_view *(*info_view)(void *arg);
     /* The cluster's API version, or NULL for API_DEFAULT_VERSION. Called for every request,
      * so it must be cheap; the string must stay valid until the next call. NULL: default. */
     const char *(*api_version)(void *arg);
     /* A number that changes whenever what snapshot reports may have changed (a member's
      * state, address or metadata, an engine's state). With it and info_cache, /info answers
-     * its last body again while the number is the same, and builds it (snapshot, JSON) only
-     * when it changed. NULL (either): /info is built for every request. */
+     * its last body again while the number is the same, and builds it (info_view or snapshot,
+     * JSON) only when it changed. NULL (either): /info is built for every request. */
     uint64_t (*generation)(void *arg);
     struct api_info_cache *info_cache; /* the caller's, mutable */
     /* Every request the route table above does not answer (the engine API proper: containers,

@@ -13,6 +13,7 @@
 #include "manager/api_routes.h"
 #include "manager/api_server.h"
 #include "manager/engines.h"
+#include "manager/info_view.h"
 #include "manager/init_cmd.h"
 #include "manager/reschedule.h"
 #include "manager/scheduler.h"
@@ -75,6 +76,7 @@ struct manage {
     char api_version[META_API_MAX + 1];
     uint64_t member_events; /* membership events seen: part of the cluster's generation */
     struct api_info_cache info_cache;
+    struct info_view *info_view; /* /info's nodes, kept between bodies */
     /* host facts */
     char hostname[PROTO_NAME_MAX + 1];
     char member_name[PROTO_NAME_MAX + 1]; /* default gossip name: "<host>-manager" */
@@ -344,67 +346,27 @@ static int listed_agent(const struct member *x, struct meta *meta)
     return 0;
 }
 
-/* What the engine's state says: containers by state, images, reservations, version. */
-static void engine_counts(const struct engine *e, struct api_member_in *in)
-{
-    size_t i;
-    json_t *c;
-    int64_t ncpu = (int64_t)json_integer_value(json_object_get(e->info, "NCPU"));
-    json_array_foreach(e->containers, i, c)
-    {
-        const char *state = json_string_value(json_object_get(c, "State"));
-        in->containers++;
-        if (state && strcmp(state, "running") == 0)
-            in->running++;
-        else if (state && strcmp(state, "paused") == 0)
-            in->paused++;
-        else
-            in->stopped++;
-        json_t *hc = json_object_get(c, "HostConfig");
-        in->reserved_memory += (int64_t)json_integer_value(json_object_get(hc, "Memory"));
-        in->reserved_mcpus += sched_mcpus_from_engine(
-            (int64_t)json_integer_value(json_object_get(hc, "CpuShares")),
-            (int64_t)json_integer_value(json_object_get(hc, "NanoCpus")), ncpu);
-    }
-    in->images = (uint32_t)json_array_size(e->images);
-    in->server_version = json_string_value(json_object_get(e->info, "ServerVersion"));
-}
-
-static int snapshot(void *arg, struct api_cluster *out)
+/* The engine record /info counts for a listed member. */
+static struct engine *member_engine(void *arg, const char *member)
 {
     struct manage *m = arg;
-    if (m->g == NULL)
-        return 0;
-    struct membership *ms = gossip_uv_membership(m->g);
-    int64_t wall = (int64_t)time(NULL);
-    uint64_t now = gossip_now_ms();
-    struct meta *meta = malloc(sizeof(*meta));
-    if (meta == NULL)
-        return -1;
-    for (size_t i = 0; i < membership_count(ms); i++) {
-        const struct member *x = membership_member_at(ms, i);
-        if (listed_agent(x, meta) < 0)
-            continue;
-        char addr[64];
-        gossip_format_addr(&x->addr, addr, sizeof(addr));
-        uint64_t ago = now > x->state_since_ms ? now - x->state_since_ms : 0;
-        struct api_member_in in = {
-            .member = x->name,
-            .addr = addr,
-            .healthy = x->state == MEMBER_ALIVE,
-            .updated_at = wall - (int64_t)(ago / 1000),
-            .meta = meta,
-        };
-        struct engine *e = m->engines ? engines_find(m->engines, x->name) : NULL;
-        if (e)
-            engine_counts(e, &in);
-        if (api_cluster_add(out, &in) < 0) {
-            free(meta);
-            return -1;
-        }
+    return m->engines ? engines_find(m->engines, member) : NULL;
+}
+
+/* /info's per-node view, brought up to date: entries made again only for what moved. */
+static struct info_view *cluster_info_view(void *arg)
+{
+    struct manage *m = arg;
+    if (m->info_view == NULL && (m->info_view = info_view_new()) == NULL)
+        return NULL;
+    info_view_begin(m->info_view, (int64_t)time(NULL), gossip_now_ms());
+    if (m->g) {
+        struct membership *ms = gossip_uv_membership(m->g);
+        for (size_t i = 0; i < membership_count(ms); i++)
+            if (info_view_member(m->info_view, membership_member_at(ms, i), member_engine, m) < 0)
+                return NULL;
     }
-    free(meta);
-    return 0;
+    return info_view_end(m->info_view) < 0 ? NULL : m->info_view;
 }
 
 /* The lowest engine API version among listed agents; recomputed after membership events. */
@@ -652,7 +614,7 @@ int manage_run(const struct flagset *f)
                  .goarch = m->goarch},
         .strategy = m->strategy,
         .filters = m->filters,
-        .snapshot = snapshot,
+        .info_view = cluster_info_view,
         .api_version = cluster_api_version,
         .generation = cluster_generation,
         .info_cache = &m->info_cache,
@@ -688,6 +650,7 @@ int manage_run(const struct flagset *f)
     rc = daemon_run(&dc);
 out:
     api_info_cache_free(&m->info_cache);
+    info_view_free(m->info_view);
     keypair_wipe(&kp);
     keypair_wipe(&m->kp);
     keyring_free(kr);
