@@ -26,10 +26,10 @@
 #include "manager/api_cluster.h"
 #include "manager/api_handlers.h"
 #include "manager/api_router.h"
+#include "bench/bench_cluster.h"
 #include "manager/engines.h"
 #include "manager/info_view.h"
 #include "proto/meta.h"
-#include "proto/relay_frame.h"
 #include "tests/unit/info_reference.h"
 
 #include <jansson.h>
@@ -42,27 +42,14 @@
 #define WALL 1795000000
 #define NOW_MS 86400000ULL
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void hex_id(char *out, unsigned long a, unsigned long b)
-{
-    snprintf(out, 65, "%016lx%016lx%016lx%016lx", a * 0x9e3779b97f4a7c15UL, b + 1,
-             (a ^ (b << 20)) * 0xbf58476d1ce4e5b9UL, a + b);
-}
-
 /* One entry as dockerd's /containers/json?all=1 gives it. */
 static void entry(char *out, size_t cap, size_t node, int k, unsigned serial)
 {
     char id[80], image_id[80], net_id[80], ep_id[80], hc[160];
-    hex_id(id, node, (unsigned long)k);
-    hex_id(image_id, (unsigned long)k % 10, 77);
-    hex_id(net_id, node, 9999);
-    hex_id(ep_id, node, (unsigned long)k + 5000);
+    bench_hex_id(id, node, (unsigned long)k);
+    bench_hex_id(image_id, (unsigned long)k % 10, 77);
+    bench_hex_id(net_id, node, 9999);
+    bench_hex_id(ep_id, node, (unsigned long)k + 5000);
     bool running = k % 10 != 9;
     if (k % 3 == 0)
         snprintf(hc, sizeof(hc),
@@ -95,49 +82,27 @@ static int make_engine(struct engine *e, size_t i)
     snprintf(e->member, sizeof(e->member), "%s", name);
     e->healthy = true;
     e->ready = true;
-    size_t cap = PER_NODE * 2048 + 4096, off = 0;
-    char *snap = malloc(cap);
-    if (snap == NULL)
-        return -1;
-    off += (size_t)snprintf(snap + off, cap - off, "{\"containers\":[");
-    for (int k = 0; k < PER_NODE; k++) {
-        if (k)
-            snap[off++] = ',';
-        entry(snap + off, cap - off, i, k, (unsigned)(i * PER_NODE + (size_t)k) * 7919u);
-        off += strlen(snap + off);
-    }
-    off += (size_t)snprintf(snap + off, cap - off, "],\"images\":[");
+    char tail[512];
+    size_t off = (size_t)snprintf(tail, sizeof(tail), ",\"images\":[");
     for (int k = 0; k < 12; k++)
-        off += (size_t)snprintf(snap + off, cap - off, "%s{\"Id\":\"sha256:%d\"}", k ? "," : "", k);
-    off += (size_t)snprintf(snap + off, cap - off,
-                            "],\"info\":{\"NCPU\":8,\"ServerVersion\":\"20.10.24+dfsg1\"}}");
-    char err[256];
-    int rc = engines_apply_state(e, FRAME_STATE_SNAPSHOT, snap, off, NULL, err, sizeof(err));
-    if (rc < 0)
-        fprintf(stderr, "bench_info: %s\n", err);
-    free(snap);
-    return rc;
+        off += (size_t)snprintf(tail + off, sizeof(tail) - off, "%s{\"Id\":\"sha256:%d\"}",
+                                k ? "," : "", k);
+    snprintf(tail + off, sizeof(tail) - off,
+             "],\"info\":{\"NCPU\":8,\"ServerVersion\":\"20.10.24+dfsg1\"}}");
+    return bench_snapshot(e, i, PER_NODE, entry, tail, "bench_info");
 }
 
 /* A STATE delta: container k of e restarted (its entry replaced). */
 static void change(struct engine *e, size_t i, int k, unsigned serial)
 {
-    char buf[4096];
-    int n = snprintf(buf, sizeof(buf), "{\"container\":");
-    entry(buf + n, sizeof(buf) - (size_t)n, i, k, serial);
-    strcat(buf, "}");
-    char err[256];
-    if (engines_apply_state(e, FRAME_STATE_DELTA, buf, strlen(buf), NULL, err, sizeof(err)) < 0) {
-        fprintf(stderr, "bench_info: %s\n", err);
-        exit(1);
-    }
+    bench_change(e, i, k, serial, entry, "bench_info");
 }
 
 static int make_member(struct member *x, size_t i)
 {
     char name[32], id[80];
     snprintf(name, sizeof(name), "node-%zu", i);
-    hex_id(id, i, 4242);
+    bench_hex_id(id, i, 4242);
     id[64] = '\0';
     struct meta m;
     memset(&m, 0, sizeof(m));
@@ -230,24 +195,13 @@ static uint64_t generation(void *arg)
     return cl.gen;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-struct figure {
-    double wall_ms, cpu_ms;
-    size_t bytes;
-};
-
-static char *run_once(const struct api_context *ctx, struct figure *f)
+static char *run_once(const struct api_context *ctx, struct bench_figure *f)
 {
     struct api_response resp = {0};
-    double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_clock_s(CLOCK_MONOTONIC), c0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
     api_handle_info(ctx, NULL, &resp);
-    f->wall_ms = (clock_s(CLOCK_MONOTONIC) - t0) * 1e3;
-    f->cpu_ms = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
+    f->wall_ms = (bench_clock_s(CLOCK_MONOTONIC) - t0) * 1e3;
+    f->cpu_ms = (bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
     f->bytes = resp.body_len;
     if (resp.status != 200 || resp.body == NULL) {
         fprintf(stderr, "bench_info: status %d\n", resp.status);
@@ -257,19 +211,6 @@ static char *run_once(const struct api_context *ctx, struct figure *f)
     resp.body = NULL;
     api_response_free(&resp);
     return body;
-}
-
-static void report(const char *what, struct figure *f, int reps)
-{
-    double wall[256], cpu[256];
-    for (int i = 0; i < reps; i++) {
-        wall[i] = f[i].wall_ms;
-        cpu[i] = f[i].cpu_ms;
-    }
-    qsort(wall, (size_t)reps, sizeof(double), cmp_double);
-    qsort(cpu, (size_t)reps, sizeof(double), cmp_double);
-    printf("%-22s %10.3f %10.3f %10.3f %12zu\n", what, wall[reps / 2], wall[reps - 1],
-           cpu[reps / 2], f[0].bytes);
 }
 
 static const struct api_context base = {
@@ -314,7 +255,7 @@ static unsigned serial = 1;
 /* One mode's four rows. */
 static void rows(const char *mode, struct api_context *ctx, int reps)
 {
-    struct figure f[256];
+    struct bench_figure f[256];
     char what[64];
     struct api_info_cache cache = {0};
     ctx->info_cache = &cache;
@@ -326,7 +267,7 @@ static void rows(const char *mode, struct api_context *ctx, int reps)
         free(body);
     }
     snprintf(what, sizeof(what), "%s, nothing changed", mode);
-    report(what, f, reps);
+    bench_report(what, f, reps, 3);
     for (int i = 0; i < reps; i++) {
         size_t at = ((size_t)i * 7919) % cl.n;
         change(&cl.engines[at], at, i % PER_NODE, serial++);
@@ -337,7 +278,7 @@ static void rows(const char *mode, struct api_context *ctx, int reps)
         free(body);
     }
     snprintf(what, sizeof(what), "%s, 1 changed", mode);
-    report(what, f, reps);
+    bench_report(what, f, reps, 3);
     for (int i = 0; i < reps; i++) {
         for (size_t j = 0; j < 100 && j < cl.n; j++) {
             size_t at = ((size_t)i * 104729 + j * 7919) % cl.n;
@@ -350,7 +291,7 @@ static void rows(const char *mode, struct api_context *ctx, int reps)
         free(body);
     }
     snprintf(what, sizeof(what), "%s, 100 changed", mode);
-    report(what, f, reps);
+    bench_report(what, f, reps, 3);
     api_info_cache_free(&cache);
     for (int i = 0; i < reps; i++) {
         api_info_cache_free(&cache);
@@ -362,7 +303,7 @@ static void rows(const char *mode, struct api_context *ctx, int reps)
         free(body);
     }
     snprintf(what, sizeof(what), "%s, first", mode);
-    report(what, f, reps);
+    bench_report(what, f, reps, 3);
     api_info_cache_free(&cache);
     ctx->info_cache = NULL;
 }

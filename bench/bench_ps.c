@@ -24,8 +24,8 @@
  */
 #include "manager/api_routes.h"
 #include "manager/container_list.h"
+#include "bench/bench_cluster.h"
 #include "manager/engines.h"
-#include "proto/relay_frame.h"
 #include "tests/unit/ps_reference.h"
 
 #include <jansson.h>
@@ -36,27 +36,14 @@
 
 #define PER_NODE 30
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void hex_id(char *out, unsigned long a, unsigned long b)
-{
-    snprintf(out, 65, "%016lx%016lx%016lx%016lx", a * 0x9e3779b97f4a7c15UL, b + 1,
-             (a ^ (b << 20)) * 0xbf58476d1ce4e5b9UL, a + b);
-}
-
 /* One entry as dockerd's /containers/json?all=1 gives it. */
 static void entry(char *out, size_t cap, size_t node, int k, unsigned serial)
 {
     char id[80], image_id[80], net_id[80], ep_id[80], names[96], ports[256], mounts[256];
-    hex_id(id, node, (unsigned long)k);
-    hex_id(image_id, (unsigned long)k % 10, 77);
-    hex_id(net_id, node, 9999);
-    hex_id(ep_id, node, (unsigned long)k + 5000);
+    bench_hex_id(id, node, (unsigned long)k);
+    bench_hex_id(image_id, (unsigned long)k % 10, 77);
+    bench_hex_id(net_id, node, 9999);
+    bench_hex_id(ep_id, node, (unsigned long)k + 5000);
     bool running = k % 10 != 9;
     if (k % 3 == 0)
         snprintf(names, sizeof(names), "\"/svc%d-%zu\",\"/web%zu/db%d\"", k, node, node, k);
@@ -102,86 +89,37 @@ static int make_engine(struct engine *e, size_t i)
     snprintf(e->ip, sizeof(e->ip), "10.%zu.%zu.%zu", i >> 16, (i >> 8) & 255, i & 255);
     e->healthy = true;
     e->ready = true;
-    size_t cap = PER_NODE * 2048 + 64, off = 0;
-    char *snap = malloc(cap);
-    if (snap == NULL)
-        return -1;
-    off += (size_t)snprintf(snap + off, cap - off, "{\"containers\":[");
-    for (int k = 0; k < PER_NODE; k++) {
-        if (k)
-            snap[off++] = ',';
-        entry(snap + off, cap - off, i, k, (unsigned)(i * PER_NODE + (size_t)k) * 7919u);
-        off += strlen(snap + off);
-    }
-    off += (size_t)snprintf(snap + off, cap - off, "]}");
-    char err[256];
-    int rc = engines_apply_state(e, FRAME_STATE_SNAPSHOT, snap, off, NULL, err, sizeof(err));
-    if (rc < 0)
-        fprintf(stderr, "bench_ps: %s\n", err);
-    free(snap);
-    return rc;
+    return bench_snapshot(e, i, PER_NODE, entry, "}", "bench_ps");
 }
 
 /* A STATE delta: container k of e restarted (its entry replaced). */
 static void change(struct engine *e, size_t i, int k, unsigned serial)
 {
-    char buf[4096];
-    int n = snprintf(buf, sizeof(buf), "{\"container\":");
-    entry(buf + n, sizeof(buf) - (size_t)n, i, k, serial);
-    strcat(buf, "}");
-    char err[256];
-    if (engines_apply_state(e, FRAME_STATE_DELTA, buf, strlen(buf), NULL, err, sizeof(err)) < 0) {
-        fprintf(stderr, "bench_ps: %s\n", err);
-        exit(1);
-    }
+    bench_change(e, i, k, serial, entry, "bench_ps");
 }
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-struct figure {
-    double wall_ms, cpu_ms;
-    size_t bytes;
-};
 
 enum mode { BEFORE, AFTER };
 
 static char *run_once(enum mode m, struct clist *l, struct engine *const *list, size_t n,
-                      const char *query, struct figure *f)
+                      const char *query, struct bench_figure *f)
 {
     char err[256];
     char *body = NULL;
     size_t len = 0;
     int status;
-    double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_clock_s(CLOCK_MONOTONIC), c0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
     if (m == BEFORE)
         body = psref_body(list, n, query, &status, &len);
     else
         status = api_routes_containers_body(l, list, n, query, &body, &len, err, sizeof(err));
-    f->wall_ms = (clock_s(CLOCK_MONOTONIC) - t0) * 1e3;
-    f->cpu_ms = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
+    f->wall_ms = (bench_clock_s(CLOCK_MONOTONIC) - t0) * 1e3;
+    f->cpu_ms = (bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
     f->bytes = len;
     if (status != 200 || body == NULL) {
         fprintf(stderr, "bench_ps: status %d\n", status);
         exit(1);
     }
     return body;
-}
-
-static void report(const char *what, struct figure *f, int reps)
-{
-    double wall[256], cpu[256];
-    for (int i = 0; i < reps; i++) {
-        wall[i] = f[i].wall_ms;
-        cpu[i] = f[i].cpu_ms;
-    }
-    qsort(wall, (size_t)reps, sizeof(double), cmp_double);
-    qsort(cpu, (size_t)reps, sizeof(double), cmp_double);
-    printf("%-22s %10.2f %10.2f %10.2f %12zu\n", what, wall[reps / 2], wall[reps - 1],
-           cpu[reps / 2], f[0].bytes);
 }
 
 static void same(const char *what, const char *a, const char *b)
@@ -210,7 +148,7 @@ int main(int argc, char **argv)
     printf("bench_ps: %zu engines x %d containers = %zu, median of %d\n", n, PER_NODE, n * PER_NODE,
            reps);
     printf("%-22s %10s %10s %10s %12s\n", "", "wall ms", "max ms", "cpu ms", "bytes");
-    struct figure f[256];
+    struct bench_figure f[256];
     const char *ps_a = "all=1";
     const char *label = "all=1&filters=%7B%22label%22%3A%5B%22com.example.app%3Dapp3%22%5D%7D";
 
@@ -219,7 +157,7 @@ int main(int argc, char **argv)
         free(before);
         before = run_once(BEFORE, NULL, list, n, ps_a, &f[i]);
     }
-    report("before (ps -a)", f, reps);
+    bench_report("before (ps -a)", f, reps, 2);
     before_ps = run_once(BEFORE, NULL, list, n, "", &f[0]);
     before_label = run_once(BEFORE, NULL, list, n, label, &f[0]);
 
@@ -231,46 +169,46 @@ int main(int argc, char **argv)
         same("after, cold", body, before);
         free(body);
     }
-    report("after, cold", f, reps);
+    bench_report("after, cold", f, reps, 2);
     for (int i = 0; i < reps; i++) {
         char *body = run_once(AFTER, l, list, n, ps_a, &f[i]);
         if (i == 0)
             same("after, warm", body, before);
         free(body);
     }
-    report("after, warm", f, reps);
+    bench_report("after, warm", f, reps, 2);
     for (int i = 0; i < reps; i++) {
         char *body = run_once(AFTER, l, list, n, "", &f[i]);
         if (i == 0)
             same("docker ps", body, before_ps);
         free(body);
     }
-    report("docker ps, warm", f, reps);
+    bench_report("docker ps, warm", f, reps, 2);
     for (int i = 0; i < reps; i++) {
         char *body = run_once(AFTER, l, list, n, label, &f[i]);
         if (i == 0)
             same("label filter", body, before_label);
         free(body);
     }
-    report("label filter, warm", f, reps);
+    bench_report("label filter, warm", f, reps, 2);
     for (int i = 0; i < reps; i++) {
         char *body = run_once(AFTER, l, list, n, "limit=1", &f[i]);
         if (i == 0) {
-            struct figure g;
+            struct bench_figure g;
             char *want = run_once(BEFORE, NULL, list, n, "limit=1", &g);
             same("docker ps -l", body, want);
             free(want);
         }
         free(body);
     }
-    report("docker ps -l, warm", f, reps);
+    bench_report("docker ps -l, warm", f, reps, 2);
     unsigned serial = 1;
     for (int i = 0; i < reps; i++) {
         size_t at = ((size_t)i * 7919) % n;
         change(&engines[at], at, i % PER_NODE, serial++);
         free(run_once(AFTER, l, list, n, ps_a, &f[i]));
     }
-    report("after, 1 changed", f, reps);
+    bench_report("after, 1 changed", f, reps, 2);
     for (int i = 0; i < reps; i++) {
         for (size_t j = 0; j < n / 10; j++) {
             size_t at = ((size_t)i * 104729 + j * 7919) % n;
@@ -279,13 +217,13 @@ int main(int argc, char **argv)
         char *body = run_once(AFTER, l, list, n, ps_a, &f[i]);
         if (i == reps - 1) {
             free(before);
-            struct figure g;
+            struct bench_figure g;
             before = run_once(BEFORE, NULL, list, n, ps_a, &g);
             same("after, 10% changed", body, before);
         }
         free(body);
     }
-    report("after, 10% changed", f, reps);
+    bench_report("after, 10% changed", f, reps, 2);
     clist_free(l);
     free(before);
     free(before_ps);

@@ -12,6 +12,7 @@
 #include "manager/engines.h"
 #include "proto/relay_frame.h"
 #include "tests/unit/check.h"
+#include "tests/unit/xorshift.h"
 #include "tests/unit/ps_reference.h"
 
 #include <jansson.h>
@@ -21,23 +22,6 @@
 #include <string.h>
 
 #define MAX_ENGINES 8
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return n ? (uint32_t)(rng_state % n) : 0;
-}
-
-static const char *pick_str(const char *const *v, size_t n)
-{
-    return v[rnd((uint32_t)n)];
-}
-
-#define PICK(v) pick_str(v, sizeof(v) / sizeof(v[0]))
 
 static unsigned next_id;
 

@@ -18,6 +18,7 @@
 #include "proto/meta.h"
 #include "proto/relay_frame.h"
 #include "tests/unit/check.h"
+#include "tests/unit/xorshift.h"
 #include "tests/unit/info_reference.h"
 
 #include <jansson.h>
@@ -27,23 +28,6 @@
 #include <string.h>
 
 #define MAX_MEMBERS 14
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return n ? (uint32_t)(rng_state % n) : 0;
-}
-
-static const char *pick_str(const char *const *v, size_t n)
-{
-    return v[rnd((uint32_t)n)];
-}
-
-#define PICK(v) pick_str(v, sizeof(v) / sizeof(v[0]))
 
 /* The cluster: members in membership order, each maybe with an engine record. */
 struct tmember {
